@@ -1,0 +1,151 @@
+//! Process configuration: every setting is an environment variable and a
+//! `--kebab-case` flag (CONTRACT §1). Only `main` parses it; the library takes
+//! a finished [`Config`], so tests build one in code.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Command line of the `todo-graphql` binary.
+#[derive(Debug, Parser)]
+#[command(name = "todo-graphql", version, about = "A multi-user todo API served as GraphQL")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What the binary does; `serve` when none is named.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve GraphQL over HTTP (the default).
+    Serve,
+    /// Print the GraphQL schema (SDL) to stdout.
+    ExportSchema,
+    /// Apply pending migrations and exit.
+    Migrate,
+}
+
+/// Every runtime setting of the server (CONTRACT §1).
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todo.db?mode=rwc", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8000", global = true)]
+    pub bind_addr: SocketAddr,
+
+    /// HS256 secret of at least 32 bytes. Without it (SQLite only) one is
+    /// generated once and kept in a 0600 file beside the database.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// `iss` of the tokens this server signs, checked on every token.
+    #[arg(long, env = "JWT_ISSUER", default_value = "todo-graphql", global = true)]
+    pub jwt_issuer: String,
+
+    /// `aud` of the tokens this server signs, checked on every token.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "todo-graphql", global = true)]
+    pub jwt_audience: String,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub access_token_ttl: u64,
+
+    /// Refresh-token lifetime in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value_t = 1_209_600,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub refresh_token_ttl: u64,
+
+    /// bcrypt cost, 4 to 31.
+    #[arg(long, env = "BCRYPT_COST", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(4..=31), global = true)]
+    pub bcrypt_cost: u32,
+
+    /// Comma-separated origins allowed by CORS; none means same-origin only.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// `false` hides the schema from introspection and turns off "Did you
+    /// mean" suggestions.
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true,
+          action = clap::ArgAction::Set, global = true)]
+    pub graphql_introspection: bool,
+
+    /// `false` serves no GraphiQL page.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true,
+          action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
+
+    /// Maximum depth of a GraphQL document.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 16, global = true)]
+    pub graphql_max_depth: usize,
+
+    /// Maximum complexity (fields, aliases included) of a GraphQL document.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 1000, global = true)]
+    pub graphql_max_complexity: usize,
+
+    /// Maximum number of operations in one batched request.
+    #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value_t = 10, global = true)]
+    pub graphql_max_batch: usize,
+
+    /// Maximum directives on one field.
+    #[arg(long, env = "GRAPHQL_MAX_DIRECTIVES", default_value_t = 8, global = true)]
+    pub graphql_max_directives: usize,
+
+    /// Maximum request body in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Log filter (tracing's EnvFilter syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
+    pub rust_log: String,
+}
+
+impl Config {
+    /// The SQLite database file named by `database_url`, if it names one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+}
+
+/// The defaults of CONTRACT §1, without reading the environment (tests and
+/// embedders start from here). A test checks they match clap's defaults.
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://todo.db?mode=rwc".into(),
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            jwt_secret: None,
+            jwt_issuer: "todo-graphql".into(),
+            jwt_audience: "todo-graphql".into(),
+            access_token_ttl: 900,
+            refresh_token_ttl: 1_209_600,
+            bcrypt_cost: 12,
+            cors_allowed_origins: Vec::new(),
+            graphql_introspection: true,
+            graphiql: true,
+            graphql_max_depth: 16,
+            graphql_max_complexity: 1000,
+            graphql_max_batch: 10,
+            graphql_max_directives: 8,
+            max_body_bytes: 64 * 1024,
+            rust_log: "info".into(),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Mutation root: thin resolvers over the services.
+
+use async_graphql::{Context, MaybeUndefined, Object, ID};
+
+use super::error::ServiceResultExt;
+use super::guard::user_id;
+use super::parse_id;
+use super::types::{AuthPayload, ChangePasswordInput, CreateTaskInput, LoginInput, SignupInput, Task, UpdateTaskInput};
+use crate::service::accounts::Accounts;
+use crate::service::tasks::{NewTask, TaskPatch, Tasks};
+use crate::service::ServiceError;
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates a password account and signs it in. Public.
+    async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> async_graphql::Result<AuthPayload> {
+        let accounts = ctx.data_unchecked::<Accounts>();
+        Ok(accounts.signup(&input.email, input.password, input.name.as_deref()).await.gql()?.into())
+    }
+
+    /// Signs in with email and password. Public.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+        let accounts = ctx.data_unchecked::<Accounts>();
+        Ok(accounts.login(&input.email, input.password).await.gql()?.into())
+    }
+
+    /// Trades a refresh token for a new token pair. Public.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
+        Ok(ctx.data_unchecked::<Accounts>().refresh(&refresh_token).await.gql()?.into())
+    }
+
+    /// Ends every session of the caller: all refresh tokens stop working;
+    /// access tokens lapse within their lifetime.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let me = user_id(ctx)?;
+        ctx.data_unchecked::<Accounts>().logout(me).await.gql()?;
+        Ok(true)
+    }
+
+    /// Sets a new password; ends every other session and returns a new one.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let me = user_id(ctx)?;
+        let accounts = ctx.data_unchecked::<Accounts>();
+        Ok(accounts.change_password(me, input.current_password, input.new_password).await.gql()?.into())
+    }
+
+    /// Deletes the caller's account and all of its tasks.
+    async fn delete_account(&self, ctx: &Context<'_>, password: String) -> async_graphql::Result<bool> {
+        let me = user_id(ctx)?;
+        ctx.data_unchecked::<Accounts>().delete_account(me, password).await.gql()?;
+        Ok(true)
+    }
+
+    /// Creates a task owned by the caller.
+    async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> async_graphql::Result<Task> {
+        let me = user_id(ctx)?;
+        let new = NewTask { title: input.title, description: input.description, completed: input.completed };
+        Ok(ctx.data_unchecked::<Tasks>().create(me, new).await.gql()?.into())
+    }
+
+    /// Changes the given fields of one of the caller's tasks.
+    async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> async_graphql::Result<Task> {
+        let me = user_id(ctx)?;
+        let patch = TaskPatch {
+            title: required("title", input.title).gql()?,
+            description: match input.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(Some(d)),
+            },
+            completed: required("completed", input.completed).gql()?,
+        };
+        let id = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        Ok(ctx.data_unchecked::<Tasks>().update(me, id, patch).await.gql()?.into())
+    }
+
+    /// Marks one of the caller's tasks done or not done.
+    async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> async_graphql::Result<Task> {
+        let me = user_id(ctx)?;
+        let id = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        let patch = TaskPatch { completed: Some(completed), ..TaskPatch::default() };
+        Ok(ctx.data_unchecked::<Tasks>().update(me, id, patch).await.gql()?.into())
+    }
+
+    /// Deletes one of the caller's tasks and returns its id.
+    async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let me = user_id(ctx)?;
+        let uuid = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        let deleted = ctx.data_unchecked::<Tasks>().delete(me, uuid).await.gql()?;
+        Ok(ID(deleted.to_string()))
+    }
+}
+
+/// A field that may be absent but not `null`.
+fn required<T>(field: &'static str, value: MaybeUndefined<T>) -> Result<Option<T>, ServiceError> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Err(ServiceError::bad_input(field, format!("`{field}` may be left out, but not null"))),
+        MaybeUndefined::Value(v) => Ok(Some(v)),
+    }
+}

@@ -1,0 +1,51 @@
+//! Query root: thin resolvers over the services.
+
+use async_graphql::{Context, Object, ID};
+
+use super::error::ServiceResultExt;
+use super::guard::user_id;
+use super::parse_id;
+use super::types::{Task, TaskConnection, TaskFilterInput, TaskOrderInput, User};
+use crate::service::accounts::Accounts;
+use crate::service::tasks::{PageArgs, Tasks};
+use crate::service::ServiceError;
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The caller's own account.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let me = user_id(ctx)?;
+        Ok(ctx.data_unchecked::<Accounts>().me(me).await.gql()?.into())
+    }
+
+    /// One of the caller's tasks; `NOT_FOUND` when it does not exist or is
+    /// someone else's.
+    async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
+        let me = user_id(ctx)?;
+        let id = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        Ok(Some(ctx.data_unchecked::<Tasks>().get(me, id).await.gql()?.into()))
+    }
+
+    /// The caller's tasks, newest first unless `orderBy` says otherwise.
+    /// `first`/`last` default to 20, at most 100.
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<TaskFilterInput>,
+        order_by: Option<TaskOrderInput>,
+    ) -> async_graphql::Result<TaskConnection> {
+        let me = user_id(ctx)?;
+        let filter = filter.unwrap_or_default().into();
+        let order = order_by.map(Into::into).unwrap_or_default();
+        let args = PageArgs { first, after, last, before };
+        let page = ctx.data_unchecked::<Tasks>().page(me, &filter, order, &args).await.gql()?;
+        Ok(TaskConnection::new(page, me, filter))
+    }
+}

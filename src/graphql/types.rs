@@ -1,0 +1,257 @@
+//! GraphQL output and input types, separate from the database models so
+//! that no column is exposed by accident (the password hash never is).
+
+use async_graphql::{
+    ComplexObject, Context, Enum, InputObject, InputValueError, InputValueResult, MaybeUndefined, Scalar, ScalarType,
+    SimpleObject, Value, ID,
+};
+use chrono::{SecondsFormat, TimeZone, Utc};
+use entity::{task, user};
+use uuid::Uuid;
+
+use super::error::ServiceResultExt;
+use crate::service::accounts::Session;
+use crate::service::tasks::{self, Page, Tasks};
+
+/// A point in time: RFC 3339, UTC, millisecond precision
+/// (`2026-11-23T20:38:47.124Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub i64);
+
+/// RFC 3339 timestamp in UTC with millisecond precision, e.g. `2026-11-23T20:38:47.124Z`.
+#[Scalar(name = "DateTime", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| Self(t.timestamp_millis()))
+                .map_err(|_| InputValueError::custom("expected an RFC 3339 timestamp")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        match Utc.timestamp_millis_opt(self.0).single() {
+            Some(t) => Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            None => Value::Null,
+        }
+    }
+}
+
+/// A person with an account.
+#[derive(SimpleObject)]
+pub struct User {
+    pub id: ID,
+    /// Normalised: trimmed, NFKC, lower-case.
+    pub email: String,
+    pub name: Option<String>,
+    pub created_at: DateTime,
+}
+
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        Self { id: ID(u.id.to_string()), email: u.email, name: u.name, created_at: DateTime(u.created_at) }
+    }
+}
+
+/// A todo item; only its owner ever sees it.
+#[derive(SimpleObject, Clone)]
+pub struct Task {
+    pub id: ID,
+    /// Stored trimmed, 1 to 200 characters.
+    pub title: String,
+    /// At most 2,000 characters.
+    pub description: Option<String>,
+    pub completed: bool,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl From<task::Model> for Task {
+    fn from(t: task::Model) -> Self {
+        Self {
+            id: ID(t.id.to_string()),
+            title: t.title,
+            description: t.description,
+            completed: t.completed,
+            created_at: DateTime(t.created_at),
+            updated_at: DateTime(t.updated_at),
+        }
+    }
+}
+
+/// What signing in returns: send `accessToken` as `Authorization: Bearer …`;
+/// trade `refreshToken` for a new pair with `refreshToken`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Access-token lifetime in seconds.
+    pub expires_in: i32,
+    pub user: User,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(s: Session) -> Self {
+        Self {
+            access_token: s.tokens.access_token,
+            refresh_token: s.tokens.refresh_token,
+            token_type: "Bearer".into(),
+            expires_in: i32::try_from(s.tokens.expires_in).unwrap_or(i32::MAX),
+            user: s.user.into(),
+        }
+    }
+}
+
+/// Fields of a new account.
+#[derive(InputObject)]
+pub struct SignupInput {
+    /// Trimmed, NFKC-normalised and lower-cased; at most 254 characters.
+    pub email: String,
+    /// 8 to 72 bytes.
+    pub password: String,
+    /// At most 100 characters.
+    pub name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    /// 8 to 72 bytes.
+    pub new_password: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateTaskInput {
+    /// 1 to 200 characters after trimming.
+    pub title: String,
+    /// At most 2,000 characters.
+    pub description: Option<String>,
+    /// `false` when absent.
+    pub completed: Option<bool>,
+}
+
+/// A partial update: an absent field is left as it is; `description: null`
+/// clears the description; `title: null` is refused.
+#[derive(InputObject)]
+pub struct UpdateTaskInput {
+    pub title: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub completed: MaybeUndefined<bool>,
+}
+
+/// Which tasks to list.
+#[derive(InputObject, Default)]
+#[graphql(name = "TaskFilter")]
+pub struct TaskFilterInput {
+    /// Only completed (`true`) or open (`false`) tasks.
+    pub completed: Option<bool>,
+    /// Case-insensitive substring of the title or the description.
+    pub search: Option<String>,
+}
+
+impl From<TaskFilterInput> for tasks::TaskFilter {
+    fn from(f: TaskFilterInput) -> Self {
+        Self { completed: f.completed, search: f.search }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum TaskOrderField {
+    CreatedAt,
+    UpdatedAt,
+    /// Lower-cased title, then id.
+    Title,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// Sort order; ties always break on id, so pages never repeat or skip.
+#[derive(InputObject)]
+#[graphql(name = "TaskOrder")]
+pub struct TaskOrderInput {
+    pub field: TaskOrderField,
+    pub direction: OrderDirection,
+}
+
+impl From<TaskOrderInput> for tasks::TaskOrder {
+    fn from(o: TaskOrderInput) -> Self {
+        Self {
+            field: match o.field {
+                TaskOrderField::CreatedAt => tasks::OrderField::CreatedAt,
+                TaskOrderField::UpdatedAt => tasks::OrderField::UpdatedAt,
+                TaskOrderField::Title => tasks::OrderField::Title,
+            },
+            direction: match o.direction {
+                OrderDirection::Asc => tasks::Direction::Asc,
+                OrderDirection::Desc => tasks::Direction::Desc,
+            },
+        }
+    }
+}
+
+/// Relay page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// One task and its cursor.
+#[derive(SimpleObject)]
+pub struct TaskEdge {
+    /// Pass as `after` or `before` to page from here.
+    pub cursor: String,
+    pub node: Task,
+}
+
+/// A page of the caller's tasks.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct TaskConnection {
+    pub edges: Vec<TaskEdge>,
+    pub nodes: Vec<Task>,
+    pub page_info: PageInfo,
+    #[graphql(skip)]
+    pub owner: Uuid,
+    #[graphql(skip)]
+    pub filter: tasks::TaskFilter,
+}
+
+#[ComplexObject]
+impl TaskConnection {
+    /// How many tasks match the filter, over all pages (counted only when asked).
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let n = ctx.data_unchecked::<Tasks>().count(self.owner, &self.filter).await.gql()?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+impl TaskConnection {
+    pub fn new(page: Page, owner: Uuid, filter: tasks::TaskFilter) -> Self {
+        let page_info = PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: page.items.first().map(|(c, _)| c.clone()),
+            end_cursor: page.items.last().map(|(c, _)| c.clone()),
+        };
+        let edges: Vec<TaskEdge> =
+            page.items.into_iter().map(|(cursor, t)| TaskEdge { cursor, node: t.into() }).collect();
+        let nodes = edges.iter().map(|e| e.node.clone()).collect();
+        Self { edges, nodes, page_info, owner, filter }
+    }
+}

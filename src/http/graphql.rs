@@ -1,0 +1,207 @@
+//! GraphQL over HTTP: `POST /graphql` (JSON, single or batch) and
+//! `GET /graphql` (queries only), with CONTRACT §5's status rules.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request, Value};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::caller::ResolvedCaller;
+use super::{graphiql, AppState};
+use crate::graphql::error::{code, code_of};
+
+/// The response media type of the GraphQL-over-HTTP specification.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// `POST /graphql`: a JSON body only; anything a form could send
+/// cross-site is refused with 415 before it is read.
+pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers: HeaderMap, body: Bytes) -> Response {
+    let media = Media::of(&headers);
+    if !is_json(&headers) {
+        return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send GraphQL requests as application/json", media);
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return request_error(StatusCode::BAD_REQUEST, &format!("The body is not a GraphQL request: {e}"), media)
+        }
+    };
+    match batch {
+        BatchRequest::Single(request) => execute(&state, caller, request, media).await,
+        BatchRequest::Batch(requests) => {
+            if requests.is_empty() || requests.len() > state.max_batch {
+                let message = format!("A batch holds 1 to {} operations", state.max_batch);
+                return request_error(StatusCode::BAD_REQUEST, &message, media);
+            }
+            let requests = requests.into_iter().map(|r| r.data(caller.caller.clone())).collect();
+            let response = state.schema.execute_batch(BatchRequest::Batch(requests)).await;
+            json_response(StatusCode::OK, &response, media)
+        }
+    }
+}
+
+/// `GET /graphql`: the IDE for a browser, else a query from the query
+/// string. Mutations are refused with 405: GET must never change anything.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ResolvedCaller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let media = Media::of(&headers);
+    let query = query.unwrap_or_default();
+    if query.is_empty() {
+        if state.graphiql && accepts_html(&headers) {
+            return graphiql::page().await;
+        }
+        return request_error(StatusCode::BAD_REQUEST, "Send a GraphQL query in the `query` parameter", media);
+    }
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(e) => return request_error(StatusCode::BAD_REQUEST, &format!("Bad GraphQL query string: {e}"), media),
+    };
+    if operation_type(&request) == Some(OperationType::Mutation) {
+        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "Mutations must be sent with POST", media);
+        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, caller, request, media).await
+}
+
+async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, media: Media) -> Response {
+    let response = state.schema.execute(request.data(caller.caller)).await;
+    let status = status_of(&response, caller.anonymous, media);
+    let retry = retry_after(&response);
+    let mut http = json_response(status, &BatchResponse::Single(response), media);
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            http.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        StatusCode::TOO_MANY_REQUESTS => {
+            let secs = retry.unwrap_or(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                http.headers_mut().insert(RETRY_AFTER, v);
+            }
+        }
+        _ => {}
+    }
+    http
+}
+
+/// CONTRACT §5: 401 for an anonymous request that got only
+/// `UNAUTHENTICATED`, 429 for only `TOO_MANY_REQUESTS`, both with no
+/// data; 400 for a request error under `application/graphql-response+json`.
+fn status_of(response: &async_graphql::Response, anonymous: bool, media: Media) -> StatusCode {
+    if response.errors.is_empty() || has_data(&response.data) {
+        return StatusCode::OK;
+    }
+    let all = |c: &str| response.errors.iter().all(|e| code_of(e) == Some(c));
+    if anonymous && all(code::UNAUTHENTICATED) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    if all(code::TOO_MANY_REQUESTS) {
+        return StatusCode::TOO_MANY_REQUESTS;
+    }
+    let request_error = response
+        .errors
+        .iter()
+        .all(|e| matches!(code_of(e), Some(code::GRAPHQL_PARSE_FAILED) | Some(code::GRAPHQL_VALIDATION_FAILED)));
+    if media == Media::GraphqlResponse && request_error && response.data == Value::Null {
+        return StatusCode::BAD_REQUEST;
+    }
+    StatusCode::OK
+}
+
+/// Data counts when some top-level field is not null.
+fn has_data(data: &Value) -> bool {
+    match data {
+        Value::Object(fields) => fields.values().any(|v| *v != Value::Null),
+        Value::Null => false,
+        _ => true,
+    }
+}
+
+fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+}
+
+/// The operation a request would run, if its document parses.
+fn operation_type(request: &Request) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        // Ambiguous: any mutation in it is enough to refuse.
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation).then_some(OperationType::Mutation)
+        }
+    }
+}
+
+/// Which JSON media type the client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    GraphqlResponse,
+}
+
+impl Media {
+    fn of(headers: &HeaderMap) -> Self {
+        let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if accept.contains(GRAPHQL_RESPONSE_JSON) {
+            Self::GraphqlResponse
+        } else {
+            Self::Json
+        }
+    }
+
+    fn header(self) -> HeaderValue {
+        match self {
+            Self::Json => HeaderValue::from_static("application/json"),
+            Self::GraphqlResponse => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+        }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json") || essence.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON)
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
+fn json_response(status: StatusCode, body: &impl serde::Serialize, media: Media) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(CONTENT_TYPE, media.header())], bytes).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "serialising a GraphQL response failed");
+            request_error(StatusCode::INTERNAL_SERVER_ERROR, crate::graphql::error::INTERNAL_MESSAGE, media)
+        }
+    }
+}
+
+/// A GraphQL-shaped error for a request that never reached execution.
+fn request_error(status: StatusCode, message: &str, media: Media) -> Response {
+    let error_code = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => code::INTERNAL_SERVER_ERROR,
+        _ => code::BAD_REQUEST,
+    };
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
+    (status, [(CONTENT_TYPE, media.header())], body.to_string()).into_response()
+}

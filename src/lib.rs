@@ -1,0 +1,130 @@
+//! todo-graphql: a multi-user todo API served as GraphQL.
+//!
+//! [`Application::build`] wires configuration, database, keys and schema
+//! together, binds, and reports its port; [`build_schema`] makes the
+//! executable schema from state built elsewhere.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod graphql;
+pub mod http;
+pub mod service;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use graphql::build_schema;
+
+use auth::{Keys, Verifier};
+use http::AppState;
+
+/// A server ready to serve: migrated database, keys, schema, bound socket.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Resolves the secret, connects and migrates the database, builds the
+    /// keys and schema once, and binds `config.bind_addr`.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let secret = auth::secret::resolve(&config)?;
+        let db = connect(&config).await?;
+        db::migrate(&db).await.context("applying database migrations")?;
+        let keys = Arc::new(Keys::new(
+            &secret,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.access_token_ttl,
+            config.refresh_token_ttl,
+        ));
+        let schema = build_schema(db.clone(), keys.clone(), &config)?;
+        let state = AppState {
+            schema,
+            verifier: Verifier::new(keys),
+            db: db.clone(),
+            max_batch: config.graphql_max_batch,
+            graphiql: config.graphiql,
+            sdl: config.graphql_introspection.then(|| graphql::sdl().into()),
+        };
+        let router = http::router::router(state, &config);
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        Ok(Self { listener, router, addr, db })
+    }
+
+    /// The address actually bound (port 0 resolved).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The database pool, for tests and tools.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then drains in-flight requests.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, "listening on http://{}/graphql", self.addr);
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(signal).await?;
+        self.db.close().await.ok();
+        Ok(())
+    }
+}
+
+/// Connects with a one-line error naming the database kind, never the
+/// full URL (it may hold a password).
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = &config.database_url;
+    if !(url.starts_with("sqlite:") || config.is_postgres()) {
+        anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
+    }
+    let kind = if config.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    db::connect(url).await.with_context(|| format!("cannot open the {kind} database"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,198 @@
+//! Sign-up, login and the session operations (CONTRACT §3, §6).
+//!
+//! Stateless sessions: the only server-side state is each user's
+//! `token_version`, which refresh tokens carry and logout bumps.
+
+use std::sync::Arc;
+
+use entity::user;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr};
+use uuid::Uuid;
+
+use super::{now_ms, validate, ServiceError};
+use crate::auth::password::Passwords;
+use crate::auth::{Keys, TokenPair};
+
+/// A user and a fresh token pair, as every sign-in operation returns.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub tokens: TokenPair,
+    pub user: user::Model,
+}
+
+/// Account operations over one database.
+#[derive(Clone)]
+pub struct Accounts {
+    db: DatabaseConnection,
+    passwords: Passwords,
+    keys: Arc<Keys>,
+}
+
+impl Accounts {
+    pub fn new(db: DatabaseConnection, passwords: Passwords, keys: Arc<Keys>) -> Self {
+        Self { db, passwords, keys }
+    }
+
+    /// Creates a password account; a taken email is `Conflict`, decided by
+    /// the unique index at the insert so concurrent sign-ups make one account.
+    pub async fn signup(&self, email: &str, password: String, name: Option<&str>) -> Result<Session, ServiceError> {
+        let email = validate::email(email)?;
+        validate::password("password", &password)?;
+        let name = validate::name(name)?;
+        let hash = self.passwords.hash(password).await?;
+        let now = now_ms();
+        let model = user::Model {
+            id: Uuid::now_v7(),
+            email,
+            password_hash: hash,
+            name,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let active = user::ActiveModel {
+            id: Set(model.id),
+            email: Set(model.email.clone()),
+            password_hash: Set(model.password_hash.clone()),
+            name: Set(model.name.clone()),
+            token_version: Set(model.token_version),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        match user::Entity::insert(active).exec_without_returning(&self.db).await {
+            Ok(_) => {}
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(ServiceError::Conflict {
+                    field: "email",
+                    message: "An account with this email already exists".into(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.session(model)
+    }
+
+    /// Checks email and password. An unknown email still costs one bcrypt
+    /// verification, so both failures take the same time and read the same.
+    pub async fn login(&self, email: &str, password: String) -> Result<Session, ServiceError> {
+        // A malformed email or password cannot match any account: same answer.
+        let email = validate::email(email).map_err(|_| ServiceError::InvalidCredentials);
+        let user = match &email {
+            Ok(email) if validate::password("password", &password).is_ok() => {
+                user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&self.db).await?
+            }
+            _ => None,
+        };
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password = cut_to_bcrypt_limit(password);
+        if !self.passwords.verify(password, hash).await? {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        match user {
+            Some(user) => self.session(user),
+            None => Err(ServiceError::InvalidCredentials),
+        }
+    }
+
+    /// Trades a valid refresh token of the user's current version for a new pair.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ServiceError> {
+        let claims = self.keys.verify_refresh(refresh_token).map_err(|reason| {
+            tracing::warn!(target: "security", %reason, "refresh token refused");
+            ServiceError::InvalidRefreshToken
+        })?;
+        match user::Entity::find_by_id(claims.user_id).one(&self.db).await? {
+            Some(user) if user.token_version == claims.token_version => self.session(user),
+            _ => {
+                tracing::warn!(target: "security", reason = "revoked or account gone", "refresh token refused");
+                Err(ServiceError::InvalidRefreshToken)
+            }
+        }
+    }
+
+    /// The caller's account, or `Unauthenticated` when it no longer exists.
+    pub async fn me(&self, user_id: Uuid) -> Result<user::Model, ServiceError> {
+        user::Entity::find_by_id(user_id).one(&self.db).await?.ok_or(ServiceError::Unauthenticated)
+    }
+
+    /// Ends every session of the user: refresh tokens issued so far stop working.
+    pub async fn logout(&self, user_id: Uuid) -> Result<(), ServiceError> {
+        let result = user::Entity::update_many()
+            .col_expr(user::Column::TokenVersion, Expr::col(user::Column::TokenVersion).add(1))
+            .col_expr(user::Column::UpdatedAt, Expr::value(now_ms()))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&self.db)
+            .await?;
+        match result.rows_affected {
+            0 => Err(ServiceError::Unauthenticated),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets a new password after checking the current one; ends every other
+    /// session and returns a fresh one.
+    pub async fn change_password(&self, user_id: Uuid, current: String, new: String) -> Result<Session, ServiceError> {
+        validate::password("newPassword", &new)?;
+        let user = self.me(user_id).await?;
+        self.confirm_password(&user, current, "currentPassword").await?;
+        let hash = self.passwords.hash(new).await?;
+        let result = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::TokenVersion, Expr::value(user.token_version + 1))
+            .col_expr(user::Column::UpdatedAt, Expr::value(now_ms()))
+            .filter(user::Column::Id.eq(user_id))
+            .filter(user::Column::TokenVersion.eq(user.token_version))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            // Deleted or logged out in between: the caller's session is over.
+            return Err(ServiceError::Unauthenticated);
+        }
+        let user = self.me(user_id).await?;
+        self.session(user)
+    }
+
+    /// Deletes the account and, by cascade, its tasks.
+    pub async fn delete_account(&self, user_id: Uuid, password: String) -> Result<(), ServiceError> {
+        let user = self.me(user_id).await?;
+        self.confirm_password(&user, password, "password").await?;
+        let result = user::Entity::delete_by_id(user_id).exec(&self.db).await?;
+        match result.rows_affected {
+            0 => Err(ServiceError::Unauthenticated),
+            _ => Ok(()),
+        }
+    }
+
+    async fn confirm_password(
+        &self,
+        user: &user::Model,
+        password: String,
+        field: &'static str,
+    ) -> Result<(), ServiceError> {
+        if password.len() > validate::MAX_PASSWORD_BYTES {
+            return Err(ServiceError::bad_input(field, "The password is not correct"));
+        }
+        if self.passwords.verify(password, Some(user.password_hash.clone())).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::bad_input(field, "The password is not correct"))
+        }
+    }
+
+    fn session(&self, user: user::Model) -> Result<Session, ServiceError> {
+        let tokens = self.keys.issue(user.id, &user.email, user.token_version)?;
+        Ok(Session { tokens, user })
+    }
+}
+
+/// A password sign-up would refuse never matches (no user is looked up for it), but
+/// it still costs one dummy verification; bcrypt wants at most 72 bytes and no NUL.
+fn cut_to_bcrypt_limit(password: String) -> String {
+    let mut password = password.replace('\0', "");
+    let mut end = password.len().min(validate::MAX_PASSWORD_BYTES);
+    while !password.is_char_boundary(end) {
+        end -= 1;
+    }
+    password.truncate(end);
+    password
+}

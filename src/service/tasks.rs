@@ -1,0 +1,417 @@
+//! Every task statement, each carrying `owner_id = caller` itself
+//! (CONTRACT §4): a task of someone else is indistinguishable from one that
+//! does not exist. Pages use keyset cursors over (sort key, id), each order
+//! served by one `(owner_id, key, id)` index.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use entity::{task, user};
+use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, SqlErr, Value,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{now_ms, validate, ServiceError};
+
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE: u64 = 20;
+/// Largest `first`/`last`.
+pub const MAX_PAGE: u64 = 100;
+
+/// Fields of a new task.
+#[derive(Debug, Clone, Default)]
+pub struct NewTask {
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: Option<bool>,
+}
+
+/// A partial update: `None` leaves a field as it is; `description:
+/// Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub completed: Option<bool>,
+}
+
+/// Which tasks a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub completed: Option<bool>,
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Title,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Sort order of a list; newest first by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskOrder {
+    pub field: OrderField,
+    pub direction: Direction,
+}
+
+/// Relay-style window arguments.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// One page of tasks with their cursors.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<(String, task::Model)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+/// Task operations over one database.
+#[derive(Clone)]
+pub struct Tasks {
+    db: DatabaseConnection,
+}
+
+impl Tasks {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Creates a task owned by `owner`; no input can name another owner.
+    pub async fn create(&self, owner: Uuid, input: NewTask) -> Result<task::Model, ServiceError> {
+        let title = validate::title(&input.title)?;
+        if let Some(d) = &input.description {
+            validate::description(d)?;
+        }
+        let now = now_ms();
+        let model = task::Model {
+            id: Uuid::now_v7(),
+            owner_id: owner,
+            title_lower: title.to_lowercase(),
+            title,
+            description_lower: input.description.as_deref().map(str::to_lowercase),
+            description: input.description,
+            completed: input.completed.unwrap_or(false),
+            created_at: now,
+            updated_at: now,
+        };
+        let active = task::ActiveModel {
+            id: Set(model.id),
+            owner_id: Set(model.owner_id),
+            title: Set(model.title.clone()),
+            title_lower: Set(model.title_lower.clone()),
+            description: Set(model.description.clone()),
+            description_lower: Set(model.description_lower.clone()),
+            completed: Set(model.completed),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        match task::Entity::insert(active).exec_without_returning(&self.db).await {
+            Ok(_) => Ok(model),
+            // The owner's account is gone: the token outlived it.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+                Err(ServiceError::Unauthenticated)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One task of `owner`.
+    pub async fn get(&self, owner: Uuid, id: Uuid) -> Result<task::Model, ServiceError> {
+        owned(owner).filter(task::Column::Id.eq(id)).one(&self.db).await?.ok_or(ServiceError::NotFound)
+    }
+
+    /// Applies a patch in one `UPDATE … WHERE id = ? AND owner_id = ?`.
+    pub async fn update(&self, owner: Uuid, id: Uuid, patch: TaskPatch) -> Result<task::Model, ServiceError> {
+        let mut update = task::Entity::update_many();
+        let mut changed = false;
+        if let Some(title) = &patch.title {
+            let title = validate::title(title)?;
+            update = update
+                .col_expr(task::Column::TitleLower, Expr::value(title.to_lowercase()))
+                .col_expr(task::Column::Title, Expr::value(title));
+            changed = true;
+        }
+        if let Some(description) = &patch.description {
+            if let Some(d) = description {
+                validate::description(d)?;
+            }
+            update = update
+                .col_expr(task::Column::Description, Expr::value(description.clone()))
+                .col_expr(task::Column::DescriptionLower, Expr::value(description.as_deref().map(str::to_lowercase)));
+            changed = true;
+        }
+        if let Some(completed) = patch.completed {
+            update = update.col_expr(task::Column::Completed, Expr::value(completed));
+            changed = true;
+        }
+        if changed {
+            let result = update
+                .col_expr(task::Column::UpdatedAt, Expr::value(now_ms()))
+                .filter(task::Column::Id.eq(id))
+                .filter(task::Column::OwnerId.eq(owner))
+                .exec(&self.db)
+                .await?;
+            if result.rows_affected == 0 {
+                return Err(self.missing(owner).await);
+            }
+        }
+        match self.get(owner, id).await {
+            Err(ServiceError::NotFound) => Err(self.missing(owner).await),
+            other => other,
+        }
+    }
+
+    /// Deletes in one `DELETE … WHERE id = ? AND owner_id = ?`.
+    pub async fn delete(&self, owner: Uuid, id: Uuid) -> Result<Uuid, ServiceError> {
+        let result = task::Entity::delete_many()
+            .filter(task::Column::Id.eq(id))
+            .filter(task::Column::OwnerId.eq(owner))
+            .exec(&self.db)
+            .await?;
+        match result.rows_affected {
+            0 => Err(self.missing(owner).await),
+            _ => Ok(id),
+        }
+    }
+
+    /// Nothing matched: `NotFound`, unless the caller's account itself is
+    /// gone, which makes every mutation `Unauthenticated` (CONTRACT §5).
+    async fn missing(&self, owner: Uuid) -> ServiceError {
+        match user::Entity::find_by_id(owner).count(&self.db).await {
+            Ok(0) => ServiceError::Unauthenticated,
+            Ok(_) => ServiceError::NotFound,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// How many of `owner`'s tasks match `filter`, ignoring the window.
+    pub async fn count(&self, owner: Uuid, filter: &TaskFilter) -> Result<u64, ServiceError> {
+        Ok(filtered(owner, filter).count(&self.db).await?)
+    }
+
+    /// One window of `owner`'s tasks by keyset pagination.
+    pub async fn page(
+        &self,
+        owner: Uuid,
+        filter: &TaskFilter,
+        order: TaskOrder,
+        args: &PageArgs,
+    ) -> Result<Page, ServiceError> {
+        let window = Window::new(order, args)?;
+        // Walking backwards (`last`) reads in the opposite direction, then flips.
+        let read_dir = if window.backward { order.direction.reversed() } else { order.direction };
+        let key = order.field.column();
+
+        let mut query = filtered(owner, filter);
+        if let Some(cursor) = &window.cursor {
+            query = query.filter(cursor.beyond(order.field, read_dir));
+        }
+        let mut rows = query
+            .order_by(key, read_dir.sql())
+            .order_by(task::Column::Id, read_dir.sql())
+            .limit(window.size + 1)
+            .all(&self.db)
+            .await?;
+        let more = rows.len() as u64 > window.size;
+        rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
+        if window.backward {
+            rows.reverse();
+        }
+
+        // Is there anything on the other side of the cursor?
+        let behind = match &window.cursor {
+            None => false,
+            Some(cursor) => {
+                filtered(owner, filter)
+                    .filter(cursor.beyond(order.field, read_dir).not())
+                    .limit(1)
+                    .count(&self.db)
+                    .await?
+                    > 0
+            }
+        };
+        let (has_next_page, has_previous_page) = if window.backward { (behind, more) } else { (more, behind) };
+        let items = rows.into_iter().map(|t| (Cursor::of(order.field, &t).encode(), t)).collect();
+        Ok(Page { items, has_next_page, has_previous_page })
+    }
+}
+
+fn owned(owner: Uuid) -> Select<task::Entity> {
+    task::Entity::find().filter(task::Column::OwnerId.eq(owner))
+}
+
+fn filtered(owner: Uuid, filter: &TaskFilter) -> Select<task::Entity> {
+    let mut query = owned(owner);
+    if let Some(completed) = filter.completed {
+        query = query.filter(task::Column::Completed.eq(completed));
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        let like = |col: task::Column| Expr::col(col).like(LikeExpr::new(pattern.clone()).escape('\\'));
+        query = query
+            .filter(Condition::any().add(like(task::Column::TitleLower)).add(like(task::Column::DescriptionLower)));
+    }
+    query
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl OrderField {
+    fn column(self) -> task::Column {
+        match self {
+            Self::CreatedAt => task::Column::CreatedAt,
+            Self::UpdatedAt => task::Column::UpdatedAt,
+            Self::Title => task::Column::TitleLower,
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "c",
+            Self::UpdatedAt => "u",
+            Self::Title => "t",
+        }
+    }
+}
+
+impl Direction {
+    fn reversed(self) -> Self {
+        match self {
+            Self::Asc => Self::Desc,
+            Self::Desc => Self::Asc,
+        }
+    }
+
+    fn sql(self) -> Order {
+        match self {
+            Self::Asc => Order::Asc,
+            Self::Desc => Order::Desc,
+        }
+    }
+}
+
+/// The validated window of one `tasks` call.
+struct Window {
+    size: u64,
+    backward: bool,
+    cursor: Option<Cursor>,
+}
+
+impl Window {
+    fn new(order: TaskOrder, args: &PageArgs) -> Result<Self, ServiceError> {
+        let size = |field: &'static str, n: i32| match u64::try_from(n) {
+            Ok(n) if n <= MAX_PAGE => Ok(n),
+            Ok(_) => Err(ServiceError::bad_input(field, format!("`{field}` may not exceed {MAX_PAGE}"))),
+            Err(_) => Err(ServiceError::bad_input(field, format!("`{field}` may not be negative"))),
+        };
+        let (size, backward) = match (args.first, args.last) {
+            (Some(_), Some(_)) => {
+                return Err(ServiceError::bad_input("last", "Give `first` or `last`, not both"));
+            }
+            (Some(n), None) => (size("first", n)?, false),
+            (None, Some(n)) => (size("last", n)?, true),
+            (None, None) => (DEFAULT_PAGE, args.before.is_some() && args.after.is_none()),
+        };
+        let cursor = match (backward, &args.after, &args.before) {
+            (_, Some(_), Some(_)) => {
+                return Err(ServiceError::bad_input("before", "Give `after` or `before`, not both"));
+            }
+            (false, Some(c), None) => Some(Cursor::decode(c, order.field, "after")?),
+            (true, None, Some(c)) => Some(Cursor::decode(c, order.field, "before")?),
+            (false, None, Some(_)) => {
+                return Err(ServiceError::bad_input("before", "`before` goes with `last`"));
+            }
+            (true, Some(_), None) => return Err(ServiceError::bad_input("after", "`after` goes with `first`")),
+            (_, None, None) => None,
+        };
+        Ok(Self { size, backward, cursor })
+    }
+}
+
+/// Opaque position in one ordering: the sort key and the id of a task.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    /// Which ordering (`c`, `u`, `t`): a cursor is only valid for its own.
+    o: String,
+    k: Key,
+    i: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Key {
+    Millis(i64),
+    Text(String),
+}
+
+impl Cursor {
+    fn of(field: OrderField, task: &task::Model) -> Self {
+        let k = match field {
+            OrderField::CreatedAt => Key::Millis(task.created_at),
+            OrderField::UpdatedAt => Key::Millis(task.updated_at),
+            OrderField::Title => Key::Text(task.title_lower.clone()),
+        };
+        Self { o: field.tag().to_owned(), k, i: task.id }
+    }
+
+    fn encode(&self) -> String {
+        // Serialising plain strings and numbers cannot fail.
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(raw: &str, field: OrderField, arg: &'static str) -> Result<Self, ServiceError> {
+        let bad = || ServiceError::bad_input(arg, format!("`{arg}` is not a valid cursor for this order"));
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        let key_fits = matches!(
+            (field, &cursor.k),
+            (OrderField::Title, Key::Text(_)) | (OrderField::CreatedAt | OrderField::UpdatedAt, Key::Millis(_))
+        );
+        if cursor.o != field.tag() || !key_fits {
+            return Err(bad());
+        }
+        Ok(cursor)
+    }
+
+    /// Rows strictly after this cursor when reading in `dir`.
+    fn beyond(&self, field: OrderField, dir: Direction) -> Condition {
+        let key = field.column();
+        let value: Value = match &self.k {
+            Key::Millis(v) => (*v).into(),
+            Key::Text(v) => v.clone().into(),
+        };
+        let (key_past, id_past): (SimpleExpr, SimpleExpr) = match dir {
+            Direction::Desc => (key.lt(value.clone()), task::Column::Id.lt(self.i)),
+            Direction::Asc => (key.gt(value.clone()), task::Column::Id.gt(self.i)),
+        };
+        Condition::any().add(key_past).add(Condition::all().add(key.eq(value)).add(id_past))
+    }
+}

@@ -1,0 +1,115 @@
+//! The HTTP surface of CONTRACT §2 and the statuses of §5.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{Backend, Gql, TestApp};
+
+both_backends! {
+    async fn health_and_readiness_answer(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+        assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    }
+
+    async fn posts_a_form_could_send_are_refused_with_415_before_anything_runs(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let body = r#"{"query":"mutation { signup(input: {email: \"csrf@example.com\", password: \"correct horse battery\"}) { accessToken } }"}"#;
+        for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None] {
+            let mut req = app.client.post(app.url("/graphql")).body(body);
+            if let Some(ct) = content_type {
+                req = req.header("content-type", ct);
+            }
+            let r = Gql::from(req.send().await.unwrap()).await;
+            assert_eq!(r.status, 415, "{content_type:?}");
+        }
+        // Nothing ran: the email is still free.
+        app.signup("csrf@example.com").await;
+        // The same body as JSON (charset allowed) works.
+        let r = app.client.post(app.url("/graphql")).header("content-type", "application/json; charset=utf-8")
+            .body(r#"{"query":"{ __typename }"}"#).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    async fn get_runs_queries_and_refuses_mutations_with_405(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let r = app.client.get(app.url("/graphql")).query(&[("query", "{ me { email } }")]).bearer_auth(&s.access).send().await.unwrap();
+        let r = Gql::from(r).await;
+        assert_eq!(r.ok()["me"]["email"], "alice@example.com");
+        for (query, op) in [("mutation { logout }", None), ("query A { __typename } mutation B { logout }", Some("B"))] {
+            let mut params = vec![("query", query)];
+            if let Some(op) = op { params.push(("operationName", op)); }
+            let r = app.client.get(app.url("/graphql")).query(&params).bearer_auth(&s.access).send().await.unwrap();
+            assert_eq!(r.status(), 405);
+            assert_eq!(r.headers()["allow"], "POST");
+        }
+        // logout never ran: the refresh token still works.
+        let r = app.gql(None, "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }", json!({ "t": s.refresh })).await;
+        r.ok();
+    }
+
+    async fn a_browser_gets_graphiql_on_get(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let r = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(r.text().await.unwrap().contains("GraphiQL"));
+        let off = TestApp::spawn_with(Backend::Sqlite, |c| c.graphiql = false).await;
+        let r = off.client.get(off.url("/graphql")).header("accept", "text/html").send().await.unwrap();
+        assert_ne!(r.status(), 200);
+    }
+
+    async fn batches_run_up_to_the_limit(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let one = json!({ "query": "{ __typename }" });
+        let r = app.client.post(app.url("/graphql")).json(&vec![one.clone(); 10]).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body.as_array().unwrap().len(), 10);
+        let r = app.client.post(app.url("/graphql")).json(&vec![one; 11]).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+    }
+
+    async fn parse_and_validation_failures_carry_their_codes(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let r = app.gql(None, "{ me { ", json!({})).await;
+        r.assert_code("GRAPHQL_PARSE_FAILED");
+        assert_eq!(r.status, 200, "application/json keeps 200");
+        let r = app.gql(None, "{ nope }", json!({})).await;
+        r.assert_code("GRAPHQL_VALIDATION_FAILED");
+        let r = app.client.post(app.url("/graphql")).header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": "{ nope }" })).send().await.unwrap();
+        assert_eq!(r.status(), 400, "graphql-response+json makes request errors 400");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/graphql-response+json"));
+        let r = app.client.post(app.url("/graphql")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        assert_eq!(r.status(), 400);
+    }
+
+    async fn a_caller_with_a_token_gets_200_for_field_errors(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let r = app.gql(Some(&s.access), "{ task(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({})).await;
+        r.assert_code("NOT_FOUND");
+        assert_eq!(r.status, 200);
+        // A failed login with no Authorization header is a 401.
+        let r = app.gql(None, "mutation { login(input: {email: \"alice@example.com\", password: \"wrong password\"}) { accessToken } }", json!({})).await;
+        assert_eq!(r.status, 401);
+    }
+
+    async fn responses_carry_a_request_id_and_nosniff(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert!(r.headers().contains_key("x-request-id"));
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        let r = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
+        assert_eq!(r.headers()["x-request-id"], "abc-123");
+    }
+
+    async fn a_body_over_the_limit_is_refused_with_413(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let big = format!(r#"{{"query":"{{ __typename }}","x":"{}"}}"#, "a".repeat(65 * 1024));
+        let r = app.client.post(app.url("/graphql")).header("content-type", "application/json").body(big).send().await.unwrap();
+        assert_eq!(r.status(), 413);
+    }
+}

@@ -1,0 +1,16 @@
+//! Black-box tests of CONTRACT.md through real HTTP. One binary, so the
+//! crate compiles once; every test runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod accounts;
+mod config;
+mod guard;
+mod http;
+mod isolation;
+mod pagination;
+mod schema;
+mod tasks;
+mod tokens;
+mod validation;

@@ -30,7 +30,7 @@ pub const INTERNAL_MESSAGE: &str = "Internal server error";
 /// with their detail and shown as "Internal server error".
 pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
     let (code, field) = match &error {
-        ServiceError::Unauthenticated | ServiceError::InvalidCredentials | ServiceError::InvalidRefreshToken => {
+        ServiceError::Unauthenticated | ServiceError::InvalidCredentials | ServiceError::InvalidRefreshToken { .. } => {
             (code::UNAUTHENTICATED, None)
         }
         ServiceError::NotFound => (code::NOT_FOUND, None),

@@ -52,7 +52,13 @@ impl Extension for DenyByDefault {
             && !is_public(info.parent_type, info.name)
             && !matches!(ctx.data_opt::<Caller>(), Some(Caller::User(_)))
         {
-            tracing::warn!(target: "security", reason = "no token", field = info.name, "guarded field asked anonymously");
+            tracing::warn!(
+                target: "security",
+                reason = "no token",
+                client = super::client_of(ctx),
+                field = info.name,
+                "guarded field asked anonymously"
+            );
             let key = info.alias.unwrap_or(info.name).to_owned();
             let error: ServerError = server_error(AUTH_REQUIRED, code::UNAUTHENTICATED);
             return Err(

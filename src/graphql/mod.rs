@@ -21,6 +21,22 @@ use crate::service::tasks::Tasks;
 pub use mutation::Mutation;
 pub use query::Query;
 
+/// The client's address, in the request data for the security log.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// The client address of a request, or "unknown".
+pub(crate) fn client_of<'a>(ctx: &'a async_graphql::extensions::ExtensionContext<'_>) -> &'a str {
+    ctx.data_opt::<ClientAddr>().map_or("unknown", |c| c.0.as_str())
+}
+
+/// One authentication failure in the security log: reason and client,
+/// never the token or the password.
+pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, what: &str) {
+    let client = ctx.data_opt::<ClientAddr>().map_or("unknown", |c| c.0.as_str());
+    tracing::warn!(target: "security", reason, client, "{what}");
+}
+
 /// The executable schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -23,12 +23,20 @@ impl Mutation {
     /// Signs in with email and password. Public.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
         let accounts = ctx.data_unchecked::<Accounts>();
-        Ok(accounts.login(&input.email, input.password).await.gql()?.into())
+        let session = accounts.login(&input.email, input.password).await;
+        if let Err(ServiceError::InvalidCredentials) = &session {
+            super::security_event(ctx, "bad email or password", "login failed");
+        }
+        Ok(session.gql()?.into())
     }
 
     /// Trades a refresh token for a new token pair. Public.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
-        Ok(ctx.data_unchecked::<Accounts>().refresh(&refresh_token).await.gql()?.into())
+        let session = ctx.data_unchecked::<Accounts>().refresh(&refresh_token).await;
+        if let Err(ServiceError::InvalidRefreshToken { reason }) = &session {
+            super::security_event(ctx, reason, "refresh token refused");
+        }
+        Ok(session.gql()?.into())
     }
 
     /// Ends every session of the caller: all refresh tokens stop working;

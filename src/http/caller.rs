@@ -24,6 +24,8 @@ pub struct ResolvedCaller {
     pub caller: Caller,
     /// `true` when no `Authorization` header was sent.
     pub anonymous: bool,
+    /// The client's address, for the security log.
+    pub client: String,
 }
 
 /// Why the `Authorization` header was refused.
@@ -48,17 +50,19 @@ impl FromRequestParts<AppState> for ResolvedCaller {
             };
             tracing::warn!(target: "security", %reason, client = %client, "access token refused");
         }
-        result
+        let (caller, anonymous) = result?;
+        Ok(Self { caller, anonymous, client })
     }
 }
 
-/// Resolves the caller from every `Authorization` header value.
+/// Resolves the caller from every `Authorization` header value; the flag
+/// says whether there was no header at all.
 pub fn resolve<'a>(
     mut values: impl Iterator<Item = &'a HeaderValue>,
     verify: impl FnOnce(&str) -> Result<crate::auth::Principal, AuthError>,
-) -> Result<ResolvedCaller, CallerRejection> {
+) -> Result<(Caller, bool), CallerRejection> {
     let Some(value) = values.next() else {
-        return Ok(ResolvedCaller { caller: Caller::Anonymous, anonymous: true });
+        return Ok((Caller::Anonymous, true));
     };
     if values.next().is_some() {
         return Err(CallerRejection::Multiple);
@@ -68,7 +72,7 @@ pub fn resolve<'a>(
     }
     let token = bearer_token(value.as_bytes()).ok_or(CallerRejection::Invalid(AuthError::Malformed))?;
     let principal = verify(token).map_err(CallerRejection::Invalid)?;
-    Ok(ResolvedCaller { caller: Caller::User(principal), anonymous: false })
+    Ok((Caller::User(principal), false))
 }
 
 /// The token of `Bearer <token>`; the scheme is case-insensitive.

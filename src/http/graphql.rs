@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::caller::ResolvedCaller;
 use super::{graphiql, AppState};
 use crate::graphql::error::{code, code_of};
+use crate::graphql::ClientAddr;
 
 /// The response media type of the GraphQL-over-HTTP specification.
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -36,7 +37,10 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
                 let message = format!("A batch holds 1 to {} operations", state.max_batch);
                 return request_error(StatusCode::BAD_REQUEST, &message, media);
             }
-            let requests = requests.into_iter().map(|r| r.data(caller.caller.clone())).collect();
+            let requests = requests
+                .into_iter()
+                .map(|r| r.data(caller.caller.clone()).data(ClientAddr(caller.client.clone())))
+                .collect();
             let response = state.schema.execute_batch(BatchRequest::Batch(requests)).await;
             json_response(StatusCode::OK, &response, media)
         }
@@ -72,7 +76,7 @@ pub async fn get(
 }
 
 async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, media: Media) -> Response {
-    let response = state.schema.execute(request.data(caller.caller)).await;
+    let response = state.schema.execute(request.data(caller.caller).data(ClientAddr(caller.client))).await;
     let status = status_of(&response, caller.anonymous, media);
     let retry = retry_after(&response);
     let mut http = json_response(status, &BatchResponse::Single(response), media);

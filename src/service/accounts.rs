@@ -97,16 +97,14 @@ impl Accounts {
 
     /// Trades a valid refresh token of the user's current version for a new pair.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ServiceError> {
-        let claims = self.keys.verify_refresh(refresh_token).map_err(|reason| {
-            tracing::warn!(target: "security", %reason, "refresh token refused");
-            ServiceError::InvalidRefreshToken
-        })?;
+        let claims = self
+            .keys
+            .verify_refresh(refresh_token)
+            .map_err(|reason| ServiceError::InvalidRefreshToken { reason: reason.to_string() })?;
         match user::Entity::find_by_id(claims.user_id).one(&self.db).await? {
             Some(user) if user.token_version == claims.token_version => self.session(user),
-            _ => {
-                tracing::warn!(target: "security", reason = "revoked or account gone", "refresh token refused");
-                Err(ServiceError::InvalidRefreshToken)
-            }
+            Some(_) => Err(ServiceError::InvalidRefreshToken { reason: "revoked".into() }),
+            None => Err(ServiceError::InvalidRefreshToken { reason: "account gone".into() }),
         }
     }
 

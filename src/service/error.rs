@@ -14,9 +14,10 @@ pub enum ServiceError {
     /// Login failed; one message whether the email or the password was wrong.
     #[error("Invalid email or password")]
     InvalidCredentials,
-    /// A refresh token that is bad, expired or revoked.
+    /// A refresh token that is bad, expired or revoked; the reason is for
+    /// the security log only.
     #[error("Invalid or expired refresh token")]
-    InvalidRefreshToken,
+    InvalidRefreshToken { reason: String },
     /// A task that does not exist or is not the caller's: one message for both.
     #[error("Task not found")]
     NotFound,

@@ -67,6 +67,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: Config,
     pub dir: TempDir,
+    /// The server's own pool, to reach behind its back in fault tests.
+    pub db: sea_orm::DatabaseConnection,
     pg_schema: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -115,11 +117,21 @@ impl TestApp {
     pub async fn start(config: Config, dir: TempDir, pg_schema: Option<(String, String)>) -> Self {
         let app = Application::build(config.clone()).await.expect("application builds");
         let addr = app.local_addr();
+        let db = app.db().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
-        Self { addr, client: reqwest::Client::new(), config, dir, pg_schema, shutdown: Some(tx), server: Some(server) }
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            config,
+            dir,
+            db,
+            pg_schema,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
     }
 
     /// Stops the server and waits for it to drain.

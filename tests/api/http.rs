@@ -97,6 +97,22 @@ both_backends! {
         assert_eq!(r.status, 401);
     }
 
+    async fn a_database_failure_is_an_internal_error_that_tells_nothing(b: Backend) {
+        use sea_orm::ConnectionTrait;
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        app.db.execute_unprepared("DROP TABLE tasks").await.unwrap();
+        let r = app.gql(Some(&s.access), "{ tasks { totalCount nodes { id } } }", json!({})).await;
+        r.assert_code("INTERNAL_SERVER_ERROR");
+        assert_eq!(r.message(), Some("Internal server error"));
+        for e in r.body["errors"].as_array().unwrap() {
+            assert_eq!(e["message"], "Internal server error", "no database text: {e}");
+            assert_eq!(e["extensions"], json!({ "code": "INTERNAL_SERVER_ERROR" }), "no detail: {e}");
+        }
+        // The rest of the server still works.
+        app.gql(Some(&s.access), "{ me { id } }", json!({})).await.ok();
+    }
+
     async fn responses_carry_a_request_id_and_nosniff(b: Backend) {
         let app = TestApp::spawn(b).await;
         let r = app.client.get(app.url("/healthz")).send().await.unwrap();

@@ -102,6 +102,46 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Failed logins allowed per normalised email within the window.
+    #[arg(long, env = "LOGIN_EMAIL_MAX_FAILURES", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub login_email_max_failures: u32,
+
+    /// Window of the per-email failure count, in seconds.
+    #[arg(long, env = "LOGIN_EMAIL_WINDOW", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub login_email_window: u64,
+
+    /// Login attempts allowed per client address within the window.
+    #[arg(long, env = "LOGIN_IP_MAX_ATTEMPTS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub login_ip_max_attempts: u32,
+
+    /// Window of the per-address login count, in seconds.
+    #[arg(long, env = "LOGIN_IP_WINDOW", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub login_ip_window: u64,
+
+    /// Sign-ups allowed per client address within the window.
+    #[arg(long, env = "SIGNUP_IP_MAX", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub signup_ip_max: u32,
+
+    /// Window of the per-address sign-up count, in seconds.
+    #[arg(long, env = "SIGNUP_IP_WINDOW", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub signup_ip_window: u64,
+
+    /// Take the client address from `X-Forwarded-For` (its last entry, the
+    /// one the proxy in front of this server added). Only behind a proxy.
+    #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false,
+          action = clap::ArgAction::Set, global = true)]
+    pub trust_proxy_headers: bool,
+
+    /// `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
     pub rust_log: String,
@@ -145,6 +185,14 @@ impl Default for Config {
             graphql_max_batch: 10,
             graphql_max_directives: 8,
             max_body_bytes: 64 * 1024,
+            login_email_max_failures: 10,
+            login_email_window: 900,
+            login_ip_max_attempts: 100,
+            login_ip_window: 900,
+            signup_ip_max: 20,
+            signup_ip_window: 3600,
+            trust_proxy_headers: false,
+            log_format: "text".into(),
             rust_log: "info".into(),
         }
     }

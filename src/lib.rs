@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod graphql;
 pub mod http;
+pub mod limits;
 pub mod service;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use graphql::build_schema;
+use service::Services;
 
 use auth::{Keys, Verifier};
 use http::AppState;
@@ -31,6 +33,7 @@ pub struct Application {
     router: axum::Router,
     addr: SocketAddr,
     db: DatabaseConnection,
+    services: Services,
 }
 
 impl Application {
@@ -47,13 +50,15 @@ impl Application {
             config.access_token_ttl,
             config.refresh_token_ttl,
         ));
-        let schema = build_schema(db.clone(), keys.clone(), &config)?;
+        let services = Services::new(db.clone(), keys.clone(), &config)?;
+        let schema = graphql::schema_from(services.clone(), &config);
         let state = AppState {
             schema,
             verifier: Verifier::new(keys),
             db: db.clone(),
             max_batch: config.graphql_max_batch,
             graphiql: config.graphiql,
+            trust_proxy_headers: config.trust_proxy_headers,
             sdl: config.graphql_introspection.then(|| graphql::sdl().into()),
         };
         let router = http::router::router(state, &config);
@@ -61,7 +66,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        Ok(Self { listener, router, addr, db })
+        Ok(Self { listener, router, addr, db, services })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -77,6 +82,11 @@ impl Application {
     /// The database pool, for tests and tools.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The services, to read their counters (bcrypt verifications).
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Serves until Ctrl-C or SIGTERM, then drains in-flight requests.

@@ -12,7 +12,12 @@ async fn main() -> ExitCode {
     let config = cli.config;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.rust_log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        logs.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        logs.init();
+    }
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::ExportSchema => {

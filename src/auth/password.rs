@@ -1,6 +1,7 @@
 //! bcrypt hashing on the blocking pool, behind a bound, so a burst of
 //! logins queues instead of stalling task queries on the async executor.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -18,6 +19,9 @@ pub struct Passwords {
     /// Hash of a password nobody knows, verified for unknown emails so a
     /// login takes the same time whether or not the account exists.
     dummy_hash: Arc<str>,
+    /// bcrypt verifications run so far, so tests and operators can see
+    /// that rate limits really spare the CPU.
+    verifications: Arc<AtomicU64>,
 }
 
 impl Passwords {
@@ -25,7 +29,12 @@ impl Passwords {
     pub fn new(cost: u32) -> Result<Self, HashError> {
         let dummy = bcrypt::hash("todo-graphql: no such account", cost).map_err(|e| HashError(e.to_string()))?;
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ok(Self { cost, permits: Arc::new(Semaphore::new(workers)), dummy_hash: dummy.into() })
+        Ok(Self {
+            cost,
+            permits: Arc::new(Semaphore::new(workers)),
+            dummy_hash: dummy.into(),
+            verifications: Arc::default(),
+        })
     }
 
     /// bcrypt hash of `password` (already validated to at most 72 bytes).
@@ -39,8 +48,14 @@ impl Passwords {
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let ok = self.blocking(move || bcrypt::verify(password, &hash)).await?;
         Ok(ok && known)
+    }
+
+    /// How many bcrypt verifications have run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     async fn blocking<T: Send + 'static>(

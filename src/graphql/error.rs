@@ -36,6 +36,13 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::NotFound => (code::NOT_FOUND, None),
         ServiceError::BadInput { field, .. } => (code::BAD_USER_INPUT, Some(*field)),
         ServiceError::Conflict { field, .. } => (code::CONFLICT, Some(*field)),
+        ServiceError::TooManyRequests { retry_after } => {
+            let mut e = with_code(async_graphql::Error::new(error.to_string()), code::TOO_MANY_REQUESTS, None);
+            if let Some(ext) = e.extensions.as_mut() {
+                ext.set("retryAfter", *retry_after);
+            }
+            return e;
+        }
         ServiceError::Database(_) | ServiceError::Hash(_) | ServiceError::Token(_) => {
             tracing::error!(error = %error, "request failed");
             return with_code(async_graphql::Error::new(INTERNAL_MESSAGE), code::INTERNAL_SERVER_ERROR, None);

@@ -52,10 +52,12 @@ impl Extension for DenyByDefault {
             && !is_public(info.parent_type, info.name)
             && !matches!(ctx.data_opt::<Caller>(), Some(Caller::User(_)))
         {
+            let (client, operation) = super::request_of(ctx);
             tracing::warn!(
                 target: "security",
                 reason = "no token",
-                client = super::client_of(ctx),
+                client,
+                operation,
                 field = info.name,
                 "guarded field asked anonymously"
             );

@@ -12,29 +12,48 @@ use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder, 
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::auth::password::{HashError, Passwords};
+use crate::auth::password::HashError;
 use crate::auth::Keys;
 use crate::config::Config;
-use crate::service::accounts::Accounts;
-use crate::service::tasks::Tasks;
+use crate::service::Services;
 
 pub use mutation::Mutation;
 pub use query::Query;
 
-/// The client's address, in the request data for the security log.
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
+/// Facts about the HTTP request, in the request data for rate limits and
+/// the security log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The client's address (the socket peer, or the proxy's word for it).
+    pub client: String,
+    /// The GraphQL operation name, when the request gave one.
+    pub operation: Option<String>,
+}
 
-/// The client address of a request, or "unknown".
-pub(crate) fn client_of<'a>(ctx: &'a async_graphql::extensions::ExtensionContext<'_>) -> &'a str {
-    ctx.data_opt::<ClientAddr>().map_or("unknown", |c| c.0.as_str())
+impl RequestMeta {
+    fn of(data: Option<&RequestMeta>) -> (&str, &str) {
+        match data {
+            Some(m) => (m.client.as_str(), m.operation.as_deref().unwrap_or("-")),
+            None => ("unknown", "-"),
+        }
+    }
+}
+
+/// Client address and operation name of a request, for guards.
+pub(crate) fn request_of<'a>(ctx: &'a async_graphql::extensions::ExtensionContext<'_>) -> (&'a str, &'a str) {
+    RequestMeta::of(ctx.data_opt::<RequestMeta>())
+}
+
+/// The client address of a request, for rate limits.
+pub(crate) fn client(ctx: &async_graphql::Context<'_>) -> String {
+    RequestMeta::of(ctx.data_opt::<RequestMeta>()).0.to_owned()
 }
 
 /// One authentication failure in the security log: reason and client,
 /// never the token or the password.
 pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, what: &str) {
-    let client = ctx.data_opt::<ClientAddr>().map_or("unknown", |c| c.0.as_str());
-    tracing::warn!(target: "security", reason, client, "{what}");
+    let (client, operation) = RequestMeta::of(ctx.data_opt::<RequestMeta>());
+    tracing::warn!(target: "security", reason, client, operation, "{what}");
 }
 
 /// The executable schema type.
@@ -49,10 +68,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// Builds the executable schema from state made at start-up. It reads no
 /// environment and opens no connection.
 pub fn build_schema(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) -> Result<AppSchema, HashError> {
-    let passwords = Passwords::new(config.bcrypt_cost)?;
+    Ok(schema_from(Services::new(db, keys, config)?, config))
+}
+
+/// The executable schema over services built by the caller.
+pub fn schema_from(services: Services, config: &Config) -> AppSchema {
     let mut builder = builder()
-        .data(Accounts::new(db.clone(), passwords, keys))
-        .data(Tasks::new(db))
+        .data(services.accounts)
+        .data(services.tasks)
         .extension(error::ErrorCodes)
         .extension(guard::DenyByDefault)
         .limit_depth(config.graphql_max_depth)
@@ -62,7 +85,7 @@ pub fn build_schema(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) ->
     if !config.graphql_introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    Ok(builder.finish())
+    builder.finish()
 }
 
 /// The SDL of the schema, fields sorted: what `export-schema` prints and

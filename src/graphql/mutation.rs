@@ -17,15 +17,24 @@ impl Mutation {
     /// Creates a password account and signs it in. Public.
     async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> async_graphql::Result<AuthPayload> {
         let accounts = ctx.data_unchecked::<Accounts>();
-        Ok(accounts.signup(&input.email, input.password, input.name.as_deref()).await.gql()?.into())
+        let client = super::client(ctx);
+        let session = accounts.signup(&input.email, input.password, input.name.as_deref(), &client).await;
+        if let Err(ServiceError::TooManyRequests { .. }) = &session {
+            super::security_event(ctx, "rate limited", "signup refused");
+        }
+        Ok(session.gql()?.into())
     }
 
     /// Signs in with email and password. Public.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
         let accounts = ctx.data_unchecked::<Accounts>();
-        let session = accounts.login(&input.email, input.password).await;
-        if let Err(ServiceError::InvalidCredentials) = &session {
-            super::security_event(ctx, "bad email or password", "login failed");
+        let session = accounts.login(&input.email, input.password, &super::client(ctx)).await;
+        match &session {
+            Err(ServiceError::InvalidCredentials) => {
+                super::security_event(ctx, "bad email or password", "login failed")
+            }
+            Err(ServiceError::TooManyRequests { .. }) => super::security_event(ctx, "rate limited", "login refused"),
+            _ => {}
         }
         Ok(session.gql()?.into())
     }

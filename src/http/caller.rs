@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for ResolvedCaller {
     type Rejection = CallerRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let client = client_addr(parts);
+        let client = client_addr(parts, state.trust_proxy_headers);
         let result = resolve(parts.headers.get_all(AUTHORIZATION).iter(), |t| state.verifier.verify(t));
         if let Err(rejection) = &result {
             let reason = match rejection {
@@ -83,8 +83,23 @@ fn bearer_token(value: &[u8]) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
 }
 
-/// The client's address for logs: the socket peer.
-pub fn client_addr(parts: &Parts) -> String {
+/// The client's address for rate limits and logs: the socket peer, or
+/// behind a trusted proxy the last `X-Forwarded-For` entry (the one that
+/// proxy appended; earlier entries are the client's own word).
+pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> String {
+    if trust_proxy_headers {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty());
+        if let Some(ip) = forwarded.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
+            return ip.to_string();
+        }
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::caller::ResolvedCaller;
 use super::{graphiql, AppState};
 use crate::graphql::error::{code, code_of};
-use crate::graphql::ClientAddr;
+use crate::graphql::RequestMeta;
 
 /// The response media type of the GraphQL-over-HTTP specification.
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -39,7 +39,10 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
             }
             let requests = requests
                 .into_iter()
-                .map(|r| r.data(caller.caller.clone()).data(ClientAddr(caller.client.clone())))
+                .map(|r| {
+                    let meta = RequestMeta { client: caller.client.clone(), operation: r.operation_name.clone() };
+                    r.data(caller.caller.clone()).data(meta)
+                })
                 .collect();
             let response = state.schema.execute_batch(BatchRequest::Batch(requests)).await;
             json_response(StatusCode::OK, &response, media)
@@ -76,7 +79,10 @@ pub async fn get(
 }
 
 async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, media: Media) -> Response {
-    let response = state.schema.execute(request.data(caller.caller).data(ClientAddr(caller.client))).await;
+    let operation = request.operation_name.clone();
+    tracing::Span::current().record("operation", operation.as_deref().unwrap_or("-"));
+    let meta = RequestMeta { client: caller.client, operation };
+    let response = state.schema.execute(request.data(caller.caller).data(meta)).await;
     let status = status_of(&response, caller.anonymous, media);
     let retry = retry_after(&response);
     let mut http = json_response(status, &BatchResponse::Single(response), media);

@@ -21,6 +21,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub max_batch: usize,
     pub graphiql: bool,
+    /// Take the client address from `X-Forwarded-For`.
+    pub trust_proxy_headers: bool,
     /// The SDL served at `/schema.graphql`; `None` when introspection is off.
     pub sdl: Option<Arc<str>>,
 }

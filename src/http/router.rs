@@ -14,7 +14,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use super::{graphql, AppState};
+use super::{graphiql, graphql, AppState};
 use crate::config::Config;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -22,12 +22,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The application's routes with body limit, CORS, security headers,
 /// request ids and tracing.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/schema.graphql", get(schema_sdl))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(state);
+        .route("/readyz", get(readyz));
+    if config.graphiql {
+        routes = routes.route("/graphiql/app.js", get(graphiql::script));
+    }
+    let routes = routes.with_state(state);
 
     routes
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -35,9 +38,22 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(cors(&config.cors_allowed_origins))
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// One span per request: method, path, request id; the GraphQL handler
+/// records the operation name into it.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+        operation = tracing::field::Empty,
+    )
 }
 
 /// CORS for the configured origins only; none configured means same-origin.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{now_ms, validate, ServiceError};
 use crate::auth::password::Passwords;
 use crate::auth::{Keys, TokenPair};
+use crate::limits::{Limited, Limits};
 
 /// A user and a fresh token pair, as every sign-in operation returns.
 #[derive(Debug, Clone)]
@@ -27,16 +28,29 @@ pub struct Accounts {
     db: DatabaseConnection,
     passwords: Passwords,
     keys: Arc<Keys>,
+    limits: Limits,
 }
 
 impl Accounts {
-    pub fn new(db: DatabaseConnection, passwords: Passwords, keys: Arc<Keys>) -> Self {
-        Self { db, passwords, keys }
+    pub fn new(db: DatabaseConnection, passwords: Passwords, keys: Arc<Keys>, limits: Limits) -> Self {
+        Self { db, passwords, keys, limits }
+    }
+
+    /// The password hasher (its counters show how much bcrypt work ran).
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
     }
 
     /// Creates a password account; a taken email is `Conflict`, decided by
     /// the unique index at the insert so concurrent sign-ups make one account.
-    pub async fn signup(&self, email: &str, password: String, name: Option<&str>) -> Result<Session, ServiceError> {
+    pub async fn signup(
+        &self,
+        email: &str,
+        password: String,
+        name: Option<&str>,
+        client: &str,
+    ) -> Result<Session, ServiceError> {
+        self.limits.before_signup(client).map_err(too_many)?;
         let email = validate::email(email)?;
         validate::password("password", &password)?;
         let name = validate::name(name)?;
@@ -75,9 +89,17 @@ impl Accounts {
 
     /// Checks email and password. An unknown email still costs one bcrypt
     /// verification, so both failures take the same time and read the same.
-    pub async fn login(&self, email: &str, password: String) -> Result<Session, ServiceError> {
+    /// Limited per email (failures) and per client address (attempts),
+    /// checked before any bcrypt work.
+    pub async fn login(&self, email: &str, password: String, client: &str) -> Result<Session, ServiceError> {
+        let raw_email = email;
         // A malformed email or password cannot match any account: same answer.
         let email = validate::email(email).map_err(|_| ServiceError::InvalidCredentials);
+        let key = match &email {
+            Ok(e) => e.clone(),
+            Err(_) => raw_email.trim().to_lowercase(),
+        };
+        self.limits.before_login(&key, client).map_err(too_many)?;
         let user = match &email {
             Ok(email) if validate::password("password", &password).is_ok() => {
                 user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&self.db).await?
@@ -86,12 +108,17 @@ impl Accounts {
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = cut_to_bcrypt_limit(password);
-        if !self.passwords.verify(password, hash).await? {
-            return Err(ServiceError::InvalidCredentials);
-        }
+        // Without an account this checks the dummy hash and answers false.
+        let matches = self.passwords.verify(password, hash).await?;
         match user {
-            Some(user) => self.session(user),
-            None => Err(ServiceError::InvalidCredentials),
+            Some(user) if matches => {
+                self.limits.login_succeeded(&key);
+                self.session(user)
+            }
+            _ => {
+                self.limits.login_failed(&key);
+                Err(ServiceError::InvalidCredentials)
+            }
         }
     }
 
@@ -181,6 +208,10 @@ impl Accounts {
         let tokens = self.keys.issue(user.id, &user.email, user.token_version)?;
         Ok(Session { tokens, user })
     }
+}
+
+fn too_many(limited: Limited) -> ServiceError {
+    ServiceError::TooManyRequests { retry_after: limited.retry_after }
 }
 
 /// A password sign-up would refuse never matches (no user is looked up for it), but

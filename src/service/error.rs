@@ -27,6 +27,9 @@ pub enum ServiceError {
     /// A unique value already taken.
     #[error("{message}")]
     Conflict { field: &'static str, message: String },
+    /// Too many attempts; try again in `retry_after` seconds.
+    #[error("Too many attempts; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     #[error("database: {0}")]
     Database(#[from] DbErr),
     #[error(transparent)]

@@ -9,6 +9,33 @@ pub mod validate;
 
 pub use error::ServiceError;
 
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::{HashError, Passwords};
+use crate::auth::Keys;
+use crate::config::Config;
+use crate::limits::Limits;
+
+/// Every service, built once at start-up and cloned cheaply into the schema.
+#[derive(Clone)]
+pub struct Services {
+    pub accounts: accounts::Accounts,
+    pub tasks: tasks::Tasks,
+}
+
+impl Services {
+    /// Builds the services over one pool; computes the dummy bcrypt hash.
+    pub fn new(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) -> Result<Self, HashError> {
+        let passwords = Passwords::new(config.bcrypt_cost)?;
+        Ok(Self {
+            accounts: accounts::Accounts::new(db.clone(), passwords, keys, Limits::new(config)),
+            tasks: tasks::Tasks::new(db),
+        })
+    }
+}
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch: the stored timestamp precision.

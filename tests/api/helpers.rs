@@ -69,6 +69,8 @@ pub struct TestApp {
     pub dir: TempDir,
     /// The server's own pool, to reach behind its back in fault tests.
     pub db: sea_orm::DatabaseConnection,
+    /// The server's services, to read their counters.
+    pub services: todo_graphql::service::Services,
     pg_schema: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -118,6 +120,7 @@ impl TestApp {
         let app = Application::build(config.clone()).await.expect("application builds");
         let addr = app.local_addr();
         let db = app.db().clone();
+        let services = app.services().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -128,6 +131,7 @@ impl TestApp {
             config,
             dir,
             db,
+            services,
             pg_schema,
             shutdown: Some(tx),
             server: Some(server),
@@ -150,11 +154,7 @@ impl TestApp {
 
     /// POSTs one GraphQL operation, with a bearer token when given.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
-        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        Gql::from(req.send().await.unwrap()).await
+        post_gql(&self.client, &self.url("/graphql"), token, query, variables).await
     }
 
     /// POSTs with a raw `Authorization` header value.
@@ -290,4 +290,92 @@ impl Gql {
     pub fn assert_code(&self, code: &str) {
         assert_eq!(self.code(), Some(code), "expected {code}: {}", self.body);
     }
+}
+
+/// The real binary as a child process, for what only a process shows:
+/// its log, signals, crashes.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts `todo-graphql` in `dir` with `env` on port 0 and waits for
+    /// the address it logs.
+    pub fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead as _;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_todo-graphql"));
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("BCRYPT_COST", "4")
+            .env("JWT_SECRET", SECRET)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://127.0.0.1:") {
+                    let rest = &line[i + "http://".len()..];
+                    let end = rest.find('/').unwrap_or(rest.len());
+                    let _ = tx.send(rest[..end].to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
+        Self { child, addr: addr.parse().unwrap(), log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
+        assert!(ok.unwrap().success());
+    }
+
+    /// Waits for the process to end, at most `secs` seconds.
+    pub fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "server did not exit in {secs} s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// POSTs one GraphQL operation to any URL.
+pub async fn post_gql(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, variables: Value) -> Gql {
+    let mut req = client.post(url).json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    Gql::from(req.send().await.unwrap()).await
 }

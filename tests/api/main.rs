@@ -9,6 +9,7 @@ mod config;
 mod guard;
 mod http;
 mod isolation;
+mod limits;
 mod pagination;
 mod schema;
 mod tasks;

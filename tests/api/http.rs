@@ -113,6 +113,45 @@ both_backends! {
         app.gql(Some(&s.access), "{ me { id } }", json!({})).await.ok();
     }
 
+    async fn cors_answers_only_the_configured_origins(b: Backend) {
+        let app = TestApp::spawn_with(b, |c| c.cors_allowed_origins = vec!["https://app.example.com".into()]).await;
+        let preflight = |origin: &'static str| app.client.request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send();
+        let r = preflight("https://app.example.com").await.unwrap();
+        assert!(r.status().is_success());
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example.com");
+        let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+        assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+        assert!(r.headers().get("access-control-allow-credentials").is_none());
+        let r = preflight("https://evil.example.net").await.unwrap();
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+        let r = app.client.post(app.url("/graphql")).header("origin", "https://app.example.com")
+            .json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example.com");
+        // With none configured, no origin is allowed.
+        let same_origin = TestApp::spawn(Backend::Sqlite).await;
+        let r = same_origin.client.request(reqwest::Method::OPTIONS, same_origin.url("/graphql"))
+            .header("origin", "https://app.example.com").header("access-control-request-method", "POST").send().await.unwrap();
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
+
+    async fn the_ide_page_has_a_content_security_policy(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let r = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "no inline script: {csp}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+        let page = r.text().await.unwrap();
+        assert!(!page.contains("<script>"), "no inline script on the page");
+        let js = app.client.get(app.url("/graphiql/app.js")).send().await.unwrap();
+        assert_eq!(js.status(), 200);
+    }
+
     async fn responses_carry_a_request_id_and_nosniff(b: Backend) {
         let app = TestApp::spawn(b).await;
         let r = app.client.get(app.url("/healthz")).send().await.unwrap();

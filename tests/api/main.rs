@@ -6,12 +6,15 @@ mod helpers;
 
 mod accounts;
 mod config;
+mod faults;
 mod guard;
 mod http;
 mod isolation;
 mod limits;
 mod pagination;
+mod properties;
 mod schema;
+mod security_log;
 mod tasks;
 mod tokens;
 mod validation;

@@ -61,7 +61,7 @@ impl Application {
             trust_proxy_headers: config.trust_proxy_headers,
             sdl: config.graphql_introspection.then(|| graphql::sdl().into()),
         };
-        let router = http::router::router(state, &config);
+        let router = http::router::router(state, &config).map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;

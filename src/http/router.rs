@@ -20,8 +20,8 @@ use crate::config::Config;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's routes with body limit, CORS, security headers,
-/// request ids and tracing.
-pub fn router(state: AppState, config: &Config) -> Router {
+/// request ids and tracing. Fails on a malformed CORS origin.
+pub fn router(state: AppState, config: &Config) -> Result<Router, String> {
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/schema.graphql", get(schema_sdl))
@@ -32,15 +32,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
     }
     let routes = routes.with_state(state);
 
-    routes
+    Ok(routes
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(cors(&config.cors_allowed_origins))
+        .layer(cors(&config.cors_allowed_origins)?)
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
 }
 
 /// One span per request: method, path, request id; the GraphQL handler
@@ -56,19 +56,33 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
-/// CORS for the configured origins only; none configured means same-origin.
-fn cors(origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .map(|o| o.trim())
-        .filter(|o| !o.is_empty())
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+/// CORS for the configured origins only; none configured means
+/// same-origin. `*` allows any origin, which is safe only because no
+/// credentials (cookies) are ever allowed: the API takes bearer tokens.
+fn cors(origins: &[String]) -> Result<CorsLayer, String> {
+    let origins: Vec<&str> = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        let mut list = Vec::new();
+        for origin in origins {
+            let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            match (rest, HeaderValue::from_str(origin)) {
+                (Some(host), Ok(v)) if !host.is_empty() && !host.contains(['/', ' ']) => list.push(v),
+                _ => {
+                    return Err(format!(
+                        "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"
+                    ))
+                }
+            }
+        }
+        AllowOrigin::list(list)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([CONTENT_TYPE, axum::http::header::AUTHORIZATION, axum::http::header::ACCEPT])
-        .max_age(Duration::from_secs(600))
+        .max_age(Duration::from_secs(600)))
 }
 
 async fn schema_sdl(State(state): State<AppState>) -> Response {

@@ -29,6 +29,7 @@ fn assert_refused(env: &[(&str, &str)], mentions: &str) {
 
 #[test]
 fn a_short_secret_stops_start_up_with_one_line() {
+    assert_refused(&[("JWT_SECRET", "0123456789abcdef0123456789abcde")], "at least 32 bytes");
     assert_refused(&[("JWT_SECRET", "too-short")], "at least 32 bytes");
 }
 
@@ -49,6 +50,12 @@ fn an_unusable_port_stops_start_up() {
     assert_refused(&[("BIND_ADDR", addr.as_str())], "cannot listen");
     let (ok, _, stderr) = run(&["--bind-addr", "not-an-address"], &[]);
     assert!(!ok && stderr.contains("bind-addr"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_cors_origin_stops_start_up() {
+    assert_refused(&[("CORS_ALLOWED_ORIGINS", "https://ok.example.com,not an origin")], "CORS_ALLOWED_ORIGINS");
+    assert_refused(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com/path")], "CORS_ALLOWED_ORIGINS");
 }
 
 #[test]

@@ -54,6 +54,15 @@ async fn a_mutation_that_returned_survives_sigkill() {
 
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
+    drains_on("TERM").await;
+}
+
+#[tokio::test]
+async fn ctrl_c_lets_an_in_flight_request_finish_then_exits_0() {
+    drains_on("INT").await;
+}
+
+async fn drains_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     // A slow request: bcrypt at a high cost.
     let mut server = ServerProcess::start(dir.path(), &[("BCRYPT_COST", "11")]);
@@ -63,7 +72,7 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
         post_gql(&client, &gql, None, "mutation { signup(input: {email: \"slow@example.com\", password: \"correct horse battery\"}) { user { email } } }", json!({})).await
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    server.signal("TERM");
+    server.signal(signal);
     let r = slow.await.unwrap();
     assert_eq!(r.ok()["signup"]["user"]["email"], "slow@example.com");
     let status = server.wait(20);

@@ -102,6 +102,32 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Old `JWT_SECRET`s, comma-separated: still accepted for verification
+    /// (rotation), never used to sign.
+    #[arg(long, env = "JWT_PREVIOUS_SECRETS", value_delimiter = ',', hide_env_values = true, global = true)]
+    pub jwt_previous_secrets: Vec<String>,
+
+    /// JWKS URL of an external identity provider (e.g. Better Auth's
+    /// `http://localhost:3000/api/auth/jwks`); enables its tokens.
+    #[arg(long, env = "AUTH_JWKS_URL", global = true)]
+    pub auth_jwks_url: Option<String>,
+
+    /// Exact `iss` of external tokens; required with the JWKS URL and
+    /// different from `JWT_ISSUER`.
+    #[arg(long, env = "AUTH_EXTERNAL_ISSUER", global = true)]
+    pub auth_external_issuer: Option<String>,
+
+    /// Audience that must be in external tokens' `aud`; required with the
+    /// JWKS URL.
+    #[arg(long, env = "AUTH_EXTERNAL_AUDIENCE", global = true)]
+    pub auth_external_audience: Option<String>,
+
+    /// The only algorithms accepted from the external issuer (asymmetric
+    /// only: HS* and none are refused).
+    #[arg(long, env = "AUTH_EXTERNAL_ALGORITHMS", value_delimiter = ',',
+          default_value = "EdDSA,ES256,RS256,PS256", global = true)]
+    pub auth_external_algorithms: Vec<String>,
+
     /// Failed logins allowed per normalised email within the window.
     #[arg(long, env = "LOGIN_EMAIL_MAX_FAILURES", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
@@ -185,6 +211,11 @@ impl Default for Config {
             graphql_max_batch: 10,
             graphql_max_directives: 8,
             max_body_bytes: 64 * 1024,
+            jwt_previous_secrets: Vec::new(),
+            auth_jwks_url: None,
+            auth_external_issuer: None,
+            auth_external_audience: None,
+            auth_external_algorithms: ["EdDSA", "ES256", "RS256", "PS256"].map(String::from).to_vec(),
             login_email_max_failures: 10,
             login_email_window: 900,
             login_ip_max_attempts: 100,

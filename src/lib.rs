@@ -41,20 +41,23 @@ impl Application {
     /// keys and schema once, and binds `config.bind_addr`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let secret = auth::secret::resolve(&config)?;
+        let previous = auth::secret::previous(&config)?;
+        let external = auth::jwks::ExternalConfig::from_config(&config)
+            .and_then(|c| c.map(auth::ExternalIssuer::new).transpose())
+            .map_err(anyhow::Error::msg)?
+            .map(Arc::new);
         let db = connect(&config).await?;
         db::migrate(&db).await.context("applying database migrations")?;
-        let keys = Arc::new(Keys::new(
-            &secret,
-            &config.jwt_issuer,
-            &config.jwt_audience,
-            config.access_token_ttl,
-            config.refresh_token_ttl,
-        ));
+        let keys = Arc::new(
+            Keys::new(&secret, &config.jwt_issuer, &config.jwt_audience, config.access_token_ttl, config.refresh_token_ttl)
+                .with_previous_secrets(&previous),
+        );
         let services = Services::new(db.clone(), keys.clone(), &config)?;
         let schema = graphql::schema_from(services.clone(), &config);
         let state = AppState {
             schema,
-            verifier: Verifier::new(keys),
+            verifier: Verifier::new(keys, external),
+            accounts: services.accounts.clone(),
             db: db.clone(),
             max_batch: config.graphql_max_batch,
             graphiql: config.graphiql,

@@ -1,4 +1,5 @@
-//! A person with a password account.
+//! A person: a password account (`issuer` is `None`), or an identity from
+//! an external issuer, made on first sight of its token.
 
 use sea_orm::entity::prelude::*;
 
@@ -7,11 +8,14 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// Trimmed, NFKC-normalised, lower-cased: unique among users.
-    #[sea_orm(unique)]
+    /// Trimmed, NFKC-normalised, lower-cased: unique among password accounts.
     pub email: String,
-    /// bcrypt hash; never leaves the server.
-    pub password_hash: String,
+    /// bcrypt hash; never leaves the server. `None` for external identities.
+    pub password_hash: Option<String>,
+    /// `iss` of the external identity provider; `None` for password accounts.
+    pub issuer: Option<String>,
+    /// `sub` at that issuer; unique together with `issuer`.
+    pub subject: Option<String>,
     pub name: Option<String>,
     /// Bumped by logout, password change and account deletion; refresh
     /// tokens carry it, so older ones stop working.

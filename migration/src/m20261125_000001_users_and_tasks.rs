@@ -12,6 +12,8 @@ enum Users {
     Id,
     Email,
     PasswordHash,
+    Issuer,
+    Subject,
     Name,
     TokenVersion,
     CreatedAt,
@@ -50,7 +52,9 @@ impl MigrationTrait for Migration {
                     .table(Users::Table)
                     .col(ColumnDef::new(Users::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(Users::Email).string_len(254).not_null())
-                    .col(ColumnDef::new(Users::PasswordHash).string_len(100).not_null())
+                    .col(ColumnDef::new(Users::PasswordHash).string_len(100).null())
+                    .col(ColumnDef::new(Users::Issuer).string_len(2048).null())
+                    .col(ColumnDef::new(Users::Subject).string_len(2048).null())
                     .col(ColumnDef::new(Users::Name).string_len(400).null())
                     .col(ColumnDef::new(Users::TokenVersion).integer().not_null().default(0))
                     .col(ColumnDef::new(Users::CreatedAt).big_integer().not_null())

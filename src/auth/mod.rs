@@ -4,12 +4,16 @@
 //! calls [`Verifier::verify`] and gets a [`Principal`] or an [`AuthError`]
 //! whose reason goes to the security log.
 
+pub mod jwks;
 pub mod password;
 pub mod secret;
 pub mod tokens;
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
+pub use jwks::{ExternalIdentity, ExternalIssuer};
 pub use tokens::{Keys, TokenPair};
 
 /// The verified subject of an access token.
@@ -20,6 +24,16 @@ pub struct Principal {
     pub token_version: Option<i32>,
     /// Expiry, seconds since the epoch.
     pub expires_at: i64,
+    /// Signed in through the external identity provider (CONTRACT §8).
+    pub external: bool,
+}
+
+/// A verified token: ours (its subject is a user id), or the external
+/// issuer's (its subject still has to be mapped to a local user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    Own(Principal),
+    External(ExternalIdentity),
 }
 
 /// The caller of one request, handed to GraphQL as request data.
@@ -55,21 +69,56 @@ pub enum AuthError {
     WrongAudience,
     #[error("missing or invalid claim")]
     BadClaims,
+    #[error("unknown issuer")]
+    UnknownIssuer,
 }
 
-/// The one verification entry point for every door.
+/// The one verification entry point for every door: routes a token by
+/// its `iss` to our own keys or to the external issuer's, so no key of one
+/// path ever verifies a token of the other.
 #[derive(Clone)]
 pub struct Verifier {
-    keys: std::sync::Arc<Keys>,
+    keys: Arc<Keys>,
+    external: Option<Arc<ExternalIssuer>>,
 }
 
 impl Verifier {
-    pub fn new(keys: std::sync::Arc<Keys>) -> Self {
-        Self { keys }
+    pub fn new(keys: Arc<Keys>, external: Option<Arc<ExternalIssuer>>) -> Self {
+        Self { keys, external }
     }
 
-    /// Verifies a bearer access token without touching the database.
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        self.keys.verify_access(token)
+    /// Verifies a bearer access token. Our own tokens never touch the
+    /// database or the network; external ones may fetch the issuer's keys.
+    pub async fn verify(&self, token: &str) -> Result<Verified, AuthError> {
+        let issuer = peek_issuer(token).ok_or(AuthError::Malformed)?;
+        if issuer == self.keys.issuer() {
+            return self.keys.verify_access(token).map(Verified::Own);
+        }
+        match &self.external {
+            Some(external) if issuer == external.issuer() => external.verify(token).await.map(Verified::External),
+            _ => Err(AuthError::UnknownIssuer),
+        }
     }
+
+    /// Whether a token claims to come from the external issuer (unverified:
+    /// only to explain why it is refused where it does not belong).
+    pub fn is_external(&self, token: &str) -> bool {
+        match (&self.external, peek_issuer(token)) {
+            (Some(external), Some(iss)) => iss == external.issuer(),
+            _ => false,
+        }
+    }
+}
+
+/// The `iss` claim of a JWS, read without verifying anything; it only
+/// chooses which keys will do the verifying.
+pub fn peek_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Iss>(&bytes).ok().map(|c| c.iss)
 }

@@ -15,6 +15,8 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub enum SecretError {
     #[error("JWT_SECRET is {0} bytes; it must be at least {MIN_SECRET_BYTES} bytes")]
     TooShort(usize),
+    #[error("a JWT_PREVIOUS_SECRETS entry is {0} bytes; each must be at least {MIN_SECRET_BYTES} bytes")]
+    PreviousTooShort(usize),
     #[error("JWT_SECRET is required with PostgreSQL (every replica must share it)")]
     Required,
     #[error("secret file {path}: {source}")]
@@ -45,6 +47,20 @@ pub fn resolve(config: &Config) -> Result<Vec<u8>, SecretError> {
             random_secret()
         }
     }
+}
+
+/// `JWT_PREVIOUS_SECRETS`, each held to the same minimum length.
+pub fn previous(config: &Config) -> Result<Vec<Vec<u8>>, SecretError> {
+    config
+        .jwt_previous_secrets
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.len() {
+            n if n < MIN_SECRET_BYTES => Err(SecretError::PreviousTooShort(n)),
+            _ => Ok(s.as_bytes().to_vec()),
+        })
+        .collect()
 }
 
 /// `todo.db` keeps its secret in `todo.db.jwt-secret`.

@@ -57,6 +57,8 @@ fn hmac(key: &[u8], msg: &[u8]) -> Vec<u8> {
 /// Signing and verification keys of this server, built once.
 pub struct Keys {
     current: KeyPair,
+    /// Secrets from `JWT_PREVIOUS_SECRETS`: verify only, never sign.
+    previous: Vec<KeyPair>,
     issuer: String,
     audience: String,
     access_ttl: u64,
@@ -114,12 +116,24 @@ impl Keys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         Self {
             current: KeyPair::new(secret),
+            previous: Vec::new(),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             access_ttl,
             refresh_ttl,
             validation,
         }
+    }
+
+    /// Accepts tokens signed with these older secrets until they expire.
+    pub fn with_previous_secrets(mut self, secrets: &[Vec<u8>]) -> Self {
+        self.previous = secrets.iter().map(|s| KeyPair::new(s)).collect();
+        self
+    }
+
+    /// `iss` of our own tokens: what routes a token to this path.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// Access-token lifetime in seconds.
@@ -169,7 +183,7 @@ impl Keys {
     /// issuer, audience, required claims.
     pub fn verify_access(&self, token: &str) -> Result<Principal, AuthError> {
         let claims = self.decode(token, ACCESS_TYP, |k| &k.access_dec)?;
-        Ok(Principal { user_id: parse_sub(&claims.sub)?, token_version: claims.ver, expires_at: claims.exp })
+        Ok(Principal { user_id: parse_sub(&claims.sub)?, token_version: claims.ver, expires_at: claims.exp, external: false })
     }
 
     /// Verifies a refresh token; the caller still checks its version
@@ -187,10 +201,14 @@ impl Keys {
         if !typ_matches(header.typ.as_deref(), typ) {
             return Err(AuthError::WrongType);
         }
+        // No `kid`: only the current secret (tokens minted elsewhere with
+        // it); a `kid` picks the secret it names, or nothing.
         let pair = match header.kid.as_deref() {
             None => &self.current,
-            Some(kid) if kid == self.current.kid => &self.current,
-            Some(_) => return Err(AuthError::UnknownKey),
+            Some(kid) => std::iter::once(&self.current)
+                .chain(&self.previous)
+                .find(|p| p.kid == kid)
+                .ok_or(AuthError::UnknownKey)?,
         };
         jsonwebtoken::decode::<InClaims>(token, key(pair), &self.validation)
             .map(|data| data.claims)
@@ -212,7 +230,7 @@ fn parse_sub(sub: &str) -> Result<Uuid, AuthError> {
     Uuid::parse_str(sub).map_err(|_| AuthError::BadClaims)
 }
 
-fn map_error(e: &jsonwebtoken::errors::Error) -> AuthError {
+pub(crate) fn map_error(e: &jsonwebtoken::errors::Error) -> AuthError {
     match e.kind() {
         ErrorKind::InvalidSignature => AuthError::BadSignature,
         ErrorKind::ExpiredSignature => AuthError::Expired,

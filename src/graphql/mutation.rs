@@ -2,7 +2,9 @@
 
 use async_graphql::{Context, MaybeUndefined, Object, ID};
 
-use super::error::ServiceResultExt;
+use super::error::{to_graphql, ServiceResultExt};
+use crate::auth::{Caller, Principal};
+use crate::service::accounts::managed_elsewhere;
 use super::guard::user_id;
 use super::parse_id;
 use super::types::{AuthPayload, ChangePasswordInput, CreateTaskInput, LoginInput, SignupInput, Task, UpdateTaskInput};
@@ -41,6 +43,9 @@ impl Mutation {
 
     /// Trades a refresh token for a new token pair. Public.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
+        if let Some(Caller::User(Principal { external: true, .. })) = ctx.data_opt::<Caller>() {
+            return Err(to_graphql(managed_elsewhere("refreshToken")));
+        }
         let session = ctx.data_unchecked::<Accounts>().refresh(&refresh_token).await;
         if let Err(ServiceError::InvalidRefreshToken { reason }) = &session {
             super::security_event(ctx, reason, "refresh token refused");

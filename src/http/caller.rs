@@ -12,7 +12,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::auth::{AuthError, Caller};
+use crate::auth::{AuthError, Caller, Principal, Verified};
+use crate::service::ServiceError;
 use crate::graphql::error::code;
 
 /// Longest `Authorization` header accepted.
@@ -35,6 +36,8 @@ pub enum CallerRejection {
     Multiple,
     /// Present but unusable: 401.
     Invalid(AuthError),
+    /// Resolving a sound token failed on our side: 500.
+    Internal,
 }
 
 impl FromRequestParts<AppState> for ResolvedCaller {
@@ -42,27 +45,52 @@ impl FromRequestParts<AppState> for ResolvedCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let client = client_addr(parts, state.trust_proxy_headers);
-        let result = resolve(parts.headers.get_all(AUTHORIZATION).iter(), |t| state.verifier.verify(t));
-        if let Err(rejection) = &result {
-            let reason = match rejection {
-                CallerRejection::Multiple => "several Authorization headers".to_owned(),
-                CallerRejection::Invalid(e) => e.to_string(),
-            };
-            tracing::warn!(target: "security", %reason, client = %client, "access token refused");
+        let result = match bearer(parts.headers.get_all(AUTHORIZATION).iter()) {
+            Ok(None) => Ok((Caller::Anonymous, true)),
+            Ok(Some(token)) => resolve(state, token).await.map(|c| (c, false)),
+            Err(rejection) => Err(rejection),
+        };
+        match result {
+            Ok((caller, anonymous)) => Ok(Self { caller, anonymous, client }),
+            Err(rejection) => {
+                let reason = match &rejection {
+                    CallerRejection::Multiple => "several Authorization headers".to_owned(),
+                    CallerRejection::Invalid(e) => e.to_string(),
+                    CallerRejection::Internal => "internal error".to_owned(),
+                };
+                tracing::warn!(target: "security", %reason, client = %client, "access token refused");
+                Err(rejection)
+            }
         }
-        let (caller, anonymous) = result?;
-        Ok(Self { caller, anonymous, client })
     }
 }
 
-/// Resolves the caller from every `Authorization` header value; the flag
-/// says whether there was no header at all.
-pub fn resolve<'a>(
-    mut values: impl Iterator<Item = &'a HeaderValue>,
-    verify: impl FnOnce(&str) -> Result<crate::auth::Principal, AuthError>,
-) -> Result<(Caller, bool), CallerRejection> {
+/// Verifies a token and, for an external one, finds or makes its local user.
+async fn resolve(state: &AppState, token: &str) -> Result<Caller, CallerRejection> {
+    match state.verifier.verify(token).await.map_err(CallerRejection::Invalid)? {
+        Verified::Own(principal) => Ok(Caller::User(principal)),
+        Verified::External(identity) => match state.accounts.external_user(&identity).await {
+            Ok(user_id) => Ok(Caller::User(Principal {
+                user_id,
+                token_version: None,
+                expires_at: identity.expires_at,
+                external: true,
+            })),
+            // The token is sound but its email claim is not (CONTRACT §8: 401).
+            Err(ServiceError::BadInput { .. }) => Err(CallerRejection::Invalid(AuthError::BadClaims)),
+            Err(e) => {
+                tracing::error!(error = %e, "mapping an external identity failed");
+                Err(CallerRejection::Internal)
+            }
+        },
+    }
+}
+
+/// The bearer token of the `Authorization` header values: `None` when there
+/// is no header; refused when there are several, or one that is unusable.
+pub fn bearer<'a>(mut values: impl Iterator<Item = &'a HeaderValue>) -> Result<Option<&'a str>, CallerRejection> {
     let Some(value) = values.next() else {
-        return Ok((Caller::Anonymous, true));
+        return Ok(None);
     };
     if values.next().is_some() {
         return Err(CallerRejection::Multiple);
@@ -70,9 +98,7 @@ pub fn resolve<'a>(
     if value.len() > MAX_AUTHORIZATION_BYTES {
         return Err(CallerRejection::Invalid(AuthError::Malformed));
     }
-    let token = bearer_token(value.as_bytes()).ok_or(CallerRejection::Invalid(AuthError::Malformed))?;
-    let principal = verify(token).map_err(CallerRejection::Invalid)?;
-    Ok((Caller::User(principal), false))
+    bearer_token(value.as_bytes()).map(Some).ok_or(CallerRejection::Invalid(AuthError::Malformed))
 }
 
 /// The token of `Bearer <token>`; the scheme is case-insensitive.
@@ -109,11 +135,18 @@ pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> String {
 
 impl IntoResponse for CallerRejection {
     fn into_response(self) -> Response {
+        if let Self::Internal = self {
+            let body = serde_json::json!({
+                "errors": [{ "message": crate::graphql::error::INTERNAL_MESSAGE,
+                             "extensions": { "code": code::INTERNAL_SERVER_ERROR } }]
+            });
+            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+        }
         let (status, challenge, message) = match self {
             Self::Multiple => {
                 (StatusCode::BAD_REQUEST, r#"Bearer error="invalid_request""#, "Send exactly one Authorization header")
             }
-            Self::Invalid(_) => {
+            Self::Invalid(_) | Self::Internal => {
                 (StatusCode::UNAUTHORIZED, r#"Bearer error="invalid_token""#, "Invalid or expired access token")
             }
         };

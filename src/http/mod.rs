@@ -18,6 +18,8 @@ use crate::graphql::AppSchema;
 pub struct AppState {
     pub schema: AppSchema,
     pub verifier: Verifier,
+    /// Maps external identities to local users at the edge.
+    pub accounts: crate::service::accounts::Accounts,
     pub db: DatabaseConnection,
     pub max_batch: usize,
     pub graphiql: bool,

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use entity::user;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr};
 use uuid::Uuid;
 
 use super::{now_ms, validate, ServiceError};
 use crate::auth::password::Passwords;
-use crate::auth::{Keys, TokenPair};
+use crate::auth::{ExternalIdentity, Keys, TokenPair};
 use crate::limits::{Limited, Limits};
 
 /// A user and a fresh token pair, as every sign-in operation returns.
@@ -29,11 +29,19 @@ pub struct Accounts {
     passwords: Passwords,
     keys: Arc<Keys>,
     limits: Limits,
+    /// `iss` of the external identity provider, if one is configured.
+    external_issuer: Option<String>,
 }
 
 impl Accounts {
-    pub fn new(db: DatabaseConnection, passwords: Passwords, keys: Arc<Keys>, limits: Limits) -> Self {
-        Self { db, passwords, keys, limits }
+    pub fn new(
+        db: DatabaseConnection,
+        passwords: Passwords,
+        keys: Arc<Keys>,
+        limits: Limits,
+        external_issuer: Option<String>,
+    ) -> Self {
+        Self { db, passwords, keys, limits, external_issuer }
     }
 
     /// The password hasher (its counters show how much bcrypt work ran).
@@ -59,21 +67,15 @@ impl Accounts {
         let model = user::Model {
             id: Uuid::now_v7(),
             email,
-            password_hash: hash,
+            password_hash: Some(hash),
+            issuer: None,
+            subject: None,
             name,
             token_version: 0,
             created_at: now,
             updated_at: now,
         };
-        let active = user::ActiveModel {
-            id: Set(model.id),
-            email: Set(model.email.clone()),
-            password_hash: Set(model.password_hash.clone()),
-            name: Set(model.name.clone()),
-            token_version: Set(model.token_version),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
+        let active = user::ActiveModel::from(model.clone()).reset_all();
         match user::Entity::insert(active).exec_without_returning(&self.db).await {
             Ok(_) => {}
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -102,11 +104,15 @@ impl Accounts {
         self.limits.before_login(&key, client).map_err(too_many)?;
         let user = match &email {
             Ok(email) if validate::password("password", &password).is_ok() => {
-                user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&self.db).await?
+                user::Entity::find()
+                    .filter(user::Column::Email.eq(email.as_str()))
+                    .filter(user::Column::Issuer.is_null())
+                    .one(&self.db)
+                    .await?
             }
             _ => None,
         };
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = cut_to_bcrypt_limit(password);
         // Without an account this checks the dummy hash and answers false.
         let matches = self.passwords.verify(password, hash).await?;
@@ -123,7 +129,11 @@ impl Accounts {
     }
 
     /// Trades a valid refresh token of the user's current version for a new pair.
+    /// The identity provider's own tokens are not refreshed here.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ServiceError> {
+        if self.external_issuer.is_some() && crate::auth::peek_issuer(refresh_token) == self.external_issuer {
+            return Err(managed_elsewhere("refreshToken"));
+        }
         let claims = self
             .keys
             .verify_refresh(refresh_token)
@@ -133,6 +143,54 @@ impl Accounts {
             Some(_) => Err(ServiceError::InvalidRefreshToken { reason: "revoked".into() }),
             None => Err(ServiceError::InvalidRefreshToken { reason: "account gone".into() }),
         }
+    }
+
+    /// The local user of an external identity (issuer, `sub`), made on
+    /// first sight and kept in step with the token's `email` and `name`.
+    /// Never joined to a password account, whatever the email.
+    pub async fn external_user(&self, identity: &ExternalIdentity) -> Result<Uuid, ServiceError> {
+        let email = validate::email(&identity.email)?;
+        // A name the rules refuse is dropped rather than refusing the person.
+        let name = identity.name.as_ref().map(|n| validate::name(n.as_deref()).ok().flatten());
+        let find = || {
+            user::Entity::find()
+                .filter(user::Column::Issuer.eq(identity.issuer.as_str()))
+                .filter(user::Column::Subject.eq(identity.subject.as_str()))
+                .one(&self.db)
+        };
+        if let Some(user) = find().await? {
+            let name_changed = name.as_ref().is_some_and(|n| *n != user.name);
+            if user.email != email || name_changed {
+                let mut update = user::Entity::update_many()
+                    .col_expr(user::Column::Email, Expr::value(email))
+                    .col_expr(user::Column::UpdatedAt, Expr::value(now_ms()));
+                if let Some(name) = name {
+                    update = update.col_expr(user::Column::Name, Expr::value(name));
+                }
+                update.filter(user::Column::Id.eq(user.id)).exec(&self.db).await?;
+            }
+            return Ok(user.id);
+        }
+        // First sight: concurrent first requests race on the unique
+        // (issuer, subject) index; the losers find the winner's row.
+        let now = now_ms();
+        let model = user::Model {
+            id: Uuid::now_v7(),
+            email,
+            password_hash: None,
+            issuer: Some(identity.issuer.clone()),
+            subject: Some(identity.subject.clone()),
+            name: name.flatten(),
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        user::Entity::insert(user::ActiveModel::from(model).reset_all())
+            .on_conflict(OnConflict::columns([user::Column::Issuer, user::Column::Subject]).do_nothing().to_owned())
+            .do_nothing()
+            .exec_without_returning(&self.db)
+            .await?;
+        find().await?.map(|u| u.id).ok_or(ServiceError::Unauthenticated)
     }
 
     /// The caller's account, or `Unauthenticated` when it no longer exists.
@@ -157,8 +215,11 @@ impl Accounts {
     /// Sets a new password after checking the current one; ends every other
     /// session and returns a fresh one.
     pub async fn change_password(&self, user_id: Uuid, current: String, new: String) -> Result<Session, ServiceError> {
-        validate::password("newPassword", &new)?;
         let user = self.me(user_id).await?;
+        if user.issuer.is_some() {
+            return Err(managed_elsewhere("currentPassword"));
+        }
+        validate::password("newPassword", &new)?;
         self.confirm_password(&user, current, "currentPassword").await?;
         let hash = self.passwords.hash(new).await?;
         let result = user::Entity::update_many()
@@ -177,10 +238,13 @@ impl Accounts {
         self.session(user)
     }
 
-    /// Deletes the account and, by cascade, its tasks.
+    /// Deletes the account and, by cascade, its tasks. An external identity
+    /// has no password here: its `password` is ignored.
     pub async fn delete_account(&self, user_id: Uuid, password: String) -> Result<(), ServiceError> {
         let user = self.me(user_id).await?;
-        self.confirm_password(&user, password, "password").await?;
+        if user.issuer.is_none() {
+            self.confirm_password(&user, password, "password").await?;
+        }
         let result = user::Entity::delete_by_id(user_id).exec(&self.db).await?;
         match result.rows_affected {
             0 => Err(ServiceError::Unauthenticated),
@@ -197,7 +261,10 @@ impl Accounts {
         if password.len() > validate::MAX_PASSWORD_BYTES {
             return Err(ServiceError::bad_input(field, "The password is not correct"));
         }
-        if self.passwords.verify(password, Some(user.password_hash.clone())).await? {
+        let Some(hash) = user.password_hash.clone() else {
+            return Err(managed_elsewhere(field));
+        };
+        if self.passwords.verify(password, Some(hash)).await? {
             Ok(())
         } else {
             Err(ServiceError::bad_input(field, "The password is not correct"))
@@ -208,6 +275,11 @@ impl Accounts {
         let tokens = self.keys.issue(user.id, &user.email, user.token_version)?;
         Ok(Session { tokens, user })
     }
+}
+
+/// External identities have no password or refresh token here.
+pub(crate) fn managed_elsewhere(field: &'static str) -> ServiceError {
+    ServiceError::bad_input(field, "This account is managed by the identity provider")
 }
 
 fn too_many(limited: Limited) -> ServiceError {

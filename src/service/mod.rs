@@ -30,7 +30,13 @@ impl Services {
     pub fn new(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) -> Result<Self, HashError> {
         let passwords = Passwords::new(config.bcrypt_cost)?;
         Ok(Self {
-            accounts: accounts::Accounts::new(db.clone(), passwords, keys, Limits::new(config)),
+            accounts: accounts::Accounts::new(
+                db.clone(),
+                passwords,
+                keys,
+                Limits::new(config),
+                config.auth_jwks_url.as_ref().and(config.auth_external_issuer.clone()),
+            ),
             tasks: tasks::Tasks::new(db),
         })
     }

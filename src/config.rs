@@ -124,8 +124,13 @@ pub struct Config {
 
     /// The only algorithms accepted from the external issuer (asymmetric
     /// only: HS* and none are refused).
-    #[arg(long, env = "AUTH_EXTERNAL_ALGORITHMS", value_delimiter = ',',
-          default_value = "EdDSA,ES256,RS256,PS256", global = true)]
+    #[arg(
+        long,
+        env = "AUTH_EXTERNAL_ALGORITHMS",
+        value_delimiter = ',',
+        default_value = "EdDSA,ES256,RS256,PS256",
+        global = true
+    )]
     pub auth_external_algorithms: Vec<String>,
 
     /// Failed logins allowed per normalised email within the window.

@@ -49,8 +49,14 @@ impl Application {
         let db = connect(&config).await?;
         db::migrate(&db).await.context("applying database migrations")?;
         let keys = Arc::new(
-            Keys::new(&secret, &config.jwt_issuer, &config.jwt_audience, config.access_token_ttl, config.refresh_token_ttl)
-                .with_previous_secrets(&previous),
+            Keys::new(
+                &secret,
+                &config.jwt_issuer,
+                &config.jwt_audience,
+                config.access_token_ttl,
+                config.refresh_token_ttl,
+            )
+            .with_previous_secrets(&previous),
         );
         let services = Services::new(db.clone(), keys.clone(), &config)?;
         let schema = graphql::schema_from(services.clone(), &config);

@@ -62,9 +62,23 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Email is unique among password accounts only: an identity from an
+        // external issuer may share it without ever being joined to it.
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE UNIQUE INDEX users_email_key ON users (email) WHERE issuer IS NULL")
+            .await?;
+        // One local user per external identity (password accounts, with
+        // NULLs here, never collide).
         manager
             .create_index(
-                Index::create().name("users_email_key").table(Users::Table).col(Users::Email).unique().to_owned(),
+                Index::create()
+                    .name("users_issuer_subject_key")
+                    .table(Users::Table)
+                    .col(Users::Issuer)
+                    .col(Users::Subject)
+                    .unique()
+                    .to_owned(),
             )
             .await?;
 

@@ -296,7 +296,8 @@ impl ExternalIssuer {
             return Err("key set too large".into());
         }
         let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))?;
-        let mut keys = KeySet { expires: max_age.map(|s| Instant::now() + Duration::from_secs(s)), ..KeySet::default() };
+        let mut keys =
+            KeySet { expires: max_age.map(|s| Instant::now() + Duration::from_secs(s)), ..KeySet::default() };
         for jwk in &set.keys {
             if let Some(key) = usable(jwk) {
                 if let Some(kid) = &jwk.common.key_id {

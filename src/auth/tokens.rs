@@ -183,7 +183,12 @@ impl Keys {
     /// issuer, audience, required claims.
     pub fn verify_access(&self, token: &str) -> Result<Principal, AuthError> {
         let claims = self.decode(token, ACCESS_TYP, |k| &k.access_dec)?;
-        Ok(Principal { user_id: parse_sub(&claims.sub)?, token_version: claims.ver, expires_at: claims.exp, external: false })
+        Ok(Principal {
+            user_id: parse_sub(&claims.sub)?,
+            token_version: claims.ver,
+            expires_at: claims.exp,
+            external: false,
+        })
     }
 
     /// Verifies a refresh token; the caller still checks its version

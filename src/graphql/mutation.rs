@@ -3,11 +3,11 @@
 use async_graphql::{Context, MaybeUndefined, Object, ID};
 
 use super::error::{to_graphql, ServiceResultExt};
-use crate::auth::{Caller, Principal};
-use crate::service::accounts::managed_elsewhere;
 use super::guard::user_id;
 use super::parse_id;
 use super::types::{AuthPayload, ChangePasswordInput, CreateTaskInput, LoginInput, SignupInput, Task, UpdateTaskInput};
+use crate::auth::{Caller, Principal};
+use crate::service::accounts::managed_elsewhere;
 use crate::service::accounts::Accounts;
 use crate::service::tasks::{NewTask, TaskPatch, Tasks};
 use crate::service::ServiceError;

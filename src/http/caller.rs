@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::auth::{AuthError, Caller, Principal, Verified};
-use crate::service::ServiceError;
 use crate::graphql::error::code;
+use crate::service::ServiceError;
 
 /// Longest `Authorization` header accepted.
 pub const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;

@@ -116,7 +116,11 @@ impl TestApp {
     }
 
     /// Starts a server on `config` (used to restart on the same files).
+    /// `TEST_LOG=debug` shows the server's log while debugging a test.
     pub async fn start(config: Config, dir: TempDir, pg_schema: Option<(String, String)>) -> Self {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let app = Application::build(config.clone()).await.expect("application builds");
         let addr = app.local_addr();
         let db = app.db().clone();

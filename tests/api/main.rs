@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod config;
+mod external;
 mod faults;
 mod guard;
 mod http;

@@ -1,0 +1,116 @@
+// End-to-end: a real Better Auth server (jwt plugin) signs people in, and
+// todo-graphql accepts its JWTs through the issuer's JWKS (CONTRACT §8).
+// Run with `node --test`; needs the todo-graphql binary (TODO_GRAPHQL_BIN,
+// default: the workspace's target/debug/todo-graphql).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startIssuer, signUpAndGetToken } from "./client.mjs";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = process.env.TODO_GRAPHQL_BIN
+  || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "todo-graphql");
+
+/** Starts todo-graphql trusting `issuerUrl`; resolves with its /graphql URL. */
+function startApi(issuerUrl) {
+  const dir = mkdtempSync(join(tmpdir(), "todo-graphql-ba-"));
+  const child = spawn(BIN, [], {
+    env: {
+      PATH: process.env.PATH,
+      BIND_ADDR: "127.0.0.1:0",
+      DATABASE_URL: `sqlite://${join(dir, "api.db")}?mode=rwc`,
+      JWT_SECRET: "interop-secret-interop-secret-interop-secret",
+      BCRYPT_COST: "4",
+      AUTH_JWKS_URL: `${issuerUrl}/api/auth/jwks`,
+      // Better Auth's iss and aud both default to its baseURL.
+      AUTH_EXTERNAL_ISSUER: issuerUrl,
+      AUTH_EXTERNAL_AUDIENCE: issuerUrl,
+      RUST_LOG: "warn,todo_graphql=info",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`todo-graphql did not start:\n${log}`)), 30_000);
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (d) => {
+      log += d;
+      const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: `http://${m[1]}/graphql`, stop, log: () => log });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`todo-graphql exited (${code}):\n${log}`)));
+  });
+}
+
+async function gql(url, token, query, variables = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+for (const alg of ["EdDSA", "ES256", "RS256", "PS256"]) {
+  test(`Better Auth ${alg} tokens drive the API, and users stay apart`, async (t) => {
+    const issuer = await startIssuer({ alg });
+    t.after(() => issuer.stop());
+    const api = await startApi(issuer.url);
+    t.after(() => api.stop());
+
+    const ada = await signUpAndGetToken(issuer.url, { email: `ada-${alg}@example.com`, password: "correct horse battery", name: "Ada" });
+    const bob = await signUpAndGetToken(issuer.url, { email: `Bob-${alg}@Example.com`, password: "correct horse battery", name: "Bob" });
+    const header = JSON.parse(Buffer.from(ada.split(".")[0], "base64url"));
+    assert.equal(header.alg, alg);
+
+    const me = await gql(api.url, ada, "{ me { id email name } }");
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    assert.equal(me.body.data.me.email, `ada-${alg.toLowerCase()}@example.com`);
+    assert.equal(me.body.data.me.name, "Ada");
+
+    const created = await gql(api.url, ada, "mutation($t: String!) { createTask(input: {title: $t}) { id title completed } }", { t: `from ${alg}` });
+    assert.equal(created.body.data.createTask.title, `from ${alg}`);
+    const id = created.body.data.createTask.id;
+
+    const mine = await gql(api.url, ada, "{ tasks { totalCount nodes { id } } }");
+    assert.deepEqual(mine.body.data.tasks, { totalCount: 1, nodes: [{ id }] });
+
+    // Bob sees nothing of Ada's, and cannot touch it.
+    const bobMe = await gql(api.url, bob, "{ me { id email } }");
+    assert.equal(bobMe.body.data.me.email, `bob-${alg.toLowerCase()}@example.com`);
+    assert.notEqual(bobMe.body.data.me.id, me.body.data.me.id);
+    const bobs = await gql(api.url, bob, "{ tasks { totalCount } }");
+    assert.equal(bobs.body.data.tasks.totalCount, 0);
+    for (const op of [
+      "query($id: ID!) { task(id: $id) { id } }",
+      "mutation($id: ID!) { setTaskCompleted(id: $id, completed: true) { id } }",
+      "mutation($id: ID!) { deleteTask(id: $id) }",
+    ]) {
+      const r = await gql(api.url, bob, op, { id });
+      assert.equal(r.body.errors[0].extensions.code, "NOT_FOUND", op);
+    }
+    const still = await gql(api.url, ada, "query($id: ID!) { task(id: $id) { completed } }", { id });
+    assert.equal(still.body.data.task.completed, false);
+
+    // A tampered token is refused with 401.
+    const [h, p, s] = ada.split(".");
+    const claims = JSON.parse(Buffer.from(p, "base64url"));
+    claims.sub = "someone-else";
+    const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${s}`;
+    const refused = await gql(api.url, forged, "{ me { id } }");
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.errors[0].extensions.code, "UNAUTHENTICATED");
+  });
+}

@@ -133,6 +133,19 @@ pub struct Config {
     )]
     pub auth_external_algorithms: Vec<String>,
 
+    /// Open WebSockets allowed per user on one replica.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 50, global = true)]
+    pub ws_max_sockets_per_user: usize,
+
+    /// Seconds a WebSocket client has to send `connection_init`.
+    #[arg(long, env = "WS_INIT_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub ws_init_timeout: u64,
+
+    /// Active subscriptions allowed per WebSocket.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 20, global = true)]
+    pub ws_max_subscriptions: usize,
+
     /// Failed logins allowed per normalised email within the window.
     #[arg(long, env = "LOGIN_EMAIL_MAX_FAILURES", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
@@ -221,6 +234,9 @@ impl Default for Config {
             auth_external_issuer: None,
             auth_external_audience: None,
             auth_external_algorithms: ["EdDSA", "ES256", "RS256", "PS256"].map(String::from).to_vec(),
+            ws_max_sockets_per_user: 50,
+            ws_max_subscriptions: 20,
+            ws_init_timeout: 10,
             login_email_max_failures: 10,
             login_email_window: 900,
             login_ip_max_attempts: 100,

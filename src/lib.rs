@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod limits;
@@ -58,8 +59,10 @@ impl Application {
             )
             .with_previous_secrets(&previous),
         );
-        let services = Services::new(db.clone(), keys.clone(), &config)?;
-        let schema = graphql::schema_from(services.clone(), &config);
+        let hub = events::Hub::new(service::tasks::Tasks::new(db.clone()), config.ws_max_sockets_per_user);
+        let bus = events::bus_for(&db, hub.clone());
+        let services = Services::new(db.clone(), keys.clone(), &config, bus)?;
+        let schema = graphql::schema_from(services.clone(), hub.clone(), &config);
         let state = AppState {
             schema,
             verifier: Verifier::new(keys, external),
@@ -68,6 +71,11 @@ impl Application {
             max_batch: config.graphql_max_batch,
             graphiql: config.graphiql,
             trust_proxy_headers: config.trust_proxy_headers,
+            cors_origins: config.cors_allowed_origins.iter().map(|o| o.trim().to_owned()).collect(),
+            hub,
+            ws_max_subscriptions: config.ws_max_subscriptions,
+            ws_init_timeout: std::time::Duration::from_secs(config.ws_init_timeout),
+            max_body_bytes: config.max_body_bytes,
             sdl: config.graphql_introspection.then(|| graphql::sdl().into()),
         };
         let router = http::router::router(state, &config).map_err(anyhow::Error::msg)?;

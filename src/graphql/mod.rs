@@ -4,17 +4,20 @@ pub mod error;
 pub mod guard;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder, ID};
+use async_graphql::{SDLExportOptions, Schema, SchemaBuilder, ID};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::auth::password::HashError;
 use crate::auth::Keys;
 use crate::config::Config;
+use crate::events::Hub;
+use crate::service::tasks::Tasks;
 use crate::service::Services;
 
 pub use mutation::Mutation;
@@ -56,26 +59,34 @@ pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, wha
     tracing::warn!(target: "security", reason, client, operation, "{what}");
 }
 
+/// The subscription root, guarded like the others.
+pub type SubscriptionRoot = subscription::Guarded<subscription::SubscriptionRoot>;
+
 /// The executable schema type.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// The schema's shape alone, shared by [`build_schema`] and [`sdl`] so the
 /// exported SDL is exactly what is served.
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query, Mutation, subscription::Guarded(subscription::SubscriptionRoot))
 }
 
 /// Builds the executable schema from state made at start-up. It reads no
 /// environment and opens no connection.
+/// Live events stay in this process (the in-process bus); `Application`
+/// wires the bus of its database instead.
 pub fn build_schema(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) -> Result<AppSchema, HashError> {
-    Ok(schema_from(Services::new(db, keys, config)?, config))
+    let hub = Hub::new(Tasks::new(db.clone()), config.ws_max_sockets_per_user);
+    let bus: Arc<dyn crate::events::EventBus> = Arc::new(crate::events::local::LocalBus::start(hub.clone()));
+    Ok(schema_from(Services::new(db, keys, config, bus)?, hub, config))
 }
 
-/// The executable schema over services built by the caller.
-pub fn schema_from(services: Services, config: &Config) -> AppSchema {
+/// The executable schema over services and an event hub built by the caller.
+pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSchema {
     let mut builder = builder()
         .data(services.accounts)
         .data(services.tasks)
+        .data(hub)
         .extension(error::ErrorCodes)
         .extension(guard::DenyByDefault)
         .limit_depth(config.graphql_max_depth)

@@ -102,7 +102,7 @@ pub fn bearer<'a>(mut values: impl Iterator<Item = &'a HeaderValue>) -> Result<O
 }
 
 /// The token of `Bearer <token>`; the scheme is case-insensitive.
-fn bearer_token(value: &[u8]) -> Option<&str> {
+pub(crate) fn bearer_token(value: &[u8]) -> Option<&str> {
     let value = std::str::from_utf8(value).ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

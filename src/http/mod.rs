@@ -5,6 +5,7 @@ pub mod caller;
 pub mod graphiql;
 pub mod graphql;
 pub mod router;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -25,6 +26,14 @@ pub struct AppState {
     pub graphiql: bool,
     /// Take the client address from `X-Forwarded-For`.
     pub trust_proxy_headers: bool,
+    /// Origins allowed besides our own (CORS, and WebSocket upgrades).
+    pub cors_origins: Arc<[String]>,
+    /// This replica's sockets and subscriptions.
+    pub hub: Arc<crate::events::Hub>,
+    pub ws_max_subscriptions: usize,
+    /// How long a WebSocket client has to send `connection_init`.
+    pub ws_init_timeout: std::time::Duration,
+    pub max_body_bytes: usize,
     /// The SDL served at `/schema.graphql`; `None` when introspection is off.
     pub sdl: Option<Arc<str>>,
 }

@@ -14,7 +14,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use super::{graphiql, graphql, AppState};
+use axum::extract::FromRequestParts;
+
+use super::caller::ResolvedCaller;
+use super::{graphiql, graphql, ws, AppState};
 use crate::config::Config;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -23,7 +26,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// request ids and tracing. Fails on a malformed CORS origin.
 pub fn router(state: AppState, config: &Config) -> Result<Router, String> {
     let mut routes = Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(get_or_upgrade).post(graphql::post))
         .route("/schema.graphql", get(schema_sdl))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
@@ -83,6 +86,21 @@ fn cors(origins: &[String]) -> Result<CorsLayer, String> {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([CONTENT_TYPE, axum::http::header::AUTHORIZATION, axum::http::header::ACCEPT])
         .max_age(Duration::from_secs(600)))
+}
+
+/// `GET /graphql`: a WebSocket upgrade goes to the WebSocket door, the
+/// rest to GraphQL over HTTP (or the IDE).
+async fn get_or_upgrade(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    if ws::is_upgrade(&parts.headers) {
+        return ws::upgrade(state, parts).await;
+    }
+    let caller = match ResolvedCaller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let query = parts.uri.query().map(str::to_owned);
+    graphql::get(State(state), caller, parts.headers, axum::extract::RawQuery(query)).await
 }
 
 async fn schema_sdl(State(state): State<AppState>) -> Response {

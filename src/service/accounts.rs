@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use entity::user;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::{now_ms, validate, ServiceError};
 use crate::auth::password::Passwords;
 use crate::auth::{ExternalIdentity, Keys, TokenPair};
+use crate::events::{Event, EventBus, EventKind};
 use crate::limits::{Limited, Limits};
 
 /// A user and a fresh token pair, as every sign-in operation returns.
@@ -31,6 +35,7 @@ pub struct Accounts {
     limits: Limits,
     /// `iss` of the external identity provider, if one is configured.
     external_issuer: Option<String>,
+    events: Arc<dyn EventBus>,
 }
 
 impl Accounts {
@@ -40,8 +45,19 @@ impl Accounts {
         keys: Arc<Keys>,
         limits: Limits,
         external_issuer: Option<String>,
+        events: Arc<dyn EventBus>,
     ) -> Self {
-        Self { db, passwords, keys, limits, external_issuer }
+        Self { db, passwords, keys, limits, external_issuer, events }
+    }
+
+    /// Commits `txn` and tells every replica the user's sessions ended, so
+    /// their sockets close.
+    async fn end_sessions(&self, txn: DatabaseTransaction, user: Uuid) -> Result<(), ServiceError> {
+        let event = Event { user, kind: EventKind::SessionsEnded };
+        self.events.stage(&txn, event).await?;
+        txn.commit().await?;
+        self.events.committed(event);
+        Ok(())
     }
 
     /// The password hasher (its counters show how much bcrypt work ran).
@@ -200,15 +216,16 @@ impl Accounts {
 
     /// Ends every session of the user: refresh tokens issued so far stop working.
     pub async fn logout(&self, user_id: Uuid) -> Result<(), ServiceError> {
+        let txn = self.db.begin().await?;
         let result = user::Entity::update_many()
             .col_expr(user::Column::TokenVersion, Expr::col(user::Column::TokenVersion).add(1))
             .col_expr(user::Column::UpdatedAt, Expr::value(now_ms()))
             .filter(user::Column::Id.eq(user_id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         match result.rows_affected {
             0 => Err(ServiceError::Unauthenticated),
-            _ => Ok(()),
+            _ => self.end_sessions(txn, user_id).await,
         }
     }
 
@@ -222,18 +239,20 @@ impl Accounts {
         validate::password("newPassword", &new)?;
         self.confirm_password(&user, current, "currentPassword").await?;
         let hash = self.passwords.hash(new).await?;
+        let txn = self.db.begin().await?;
         let result = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::TokenVersion, Expr::value(user.token_version + 1))
             .col_expr(user::Column::UpdatedAt, Expr::value(now_ms()))
             .filter(user::Column::Id.eq(user_id))
             .filter(user::Column::TokenVersion.eq(user.token_version))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
             // Deleted or logged out in between: the caller's session is over.
             return Err(ServiceError::Unauthenticated);
         }
+        self.end_sessions(txn, user_id).await?;
         let user = self.me(user_id).await?;
         self.session(user)
     }
@@ -245,10 +264,11 @@ impl Accounts {
         if user.issuer.is_none() {
             self.confirm_password(&user, password, "password").await?;
         }
-        let result = user::Entity::delete_by_id(user_id).exec(&self.db).await?;
+        let txn = self.db.begin().await?;
+        let result = user::Entity::delete_by_id(user_id).exec(&txn).await?;
         match result.rows_affected {
             0 => Err(ServiceError::Unauthenticated),
-            _ => Ok(()),
+            _ => self.end_sessions(txn, user_id).await,
         }
     }
 

@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password::{HashError, Passwords};
 use crate::auth::Keys;
 use crate::config::Config;
+use crate::events::EventBus;
 use crate::limits::Limits;
 
 /// Every service, built once at start-up and cloned cheaply into the schema.
@@ -27,7 +28,12 @@ pub struct Services {
 
 impl Services {
     /// Builds the services over one pool; computes the dummy bcrypt hash.
-    pub fn new(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) -> Result<Self, HashError> {
+    pub fn new(
+        db: DatabaseConnection,
+        keys: Arc<Keys>,
+        config: &Config,
+        events: Arc<dyn EventBus>,
+    ) -> Result<Self, HashError> {
         let passwords = Passwords::new(config.bcrypt_cost)?;
         Ok(Self {
             accounts: accounts::Accounts::new(
@@ -36,8 +42,9 @@ impl Services {
                 keys,
                 Limits::new(config),
                 config.auth_jwks_url.as_ref().and(config.auth_external_issuer.clone()),
+                events.clone(),
             ),
-            tasks: tasks::Tasks::new(db),
+            tasks: tasks::Tasks::with_events(db, events),
         })
     }
 }

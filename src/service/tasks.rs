@@ -7,14 +7,28 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use entity::{task, user};
 use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
+use std::sync::Arc;
+
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, SqlErr, Value,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr, TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{now_ms, validate, ServiceError};
+use crate::events::{Event, EventBus, EventKind};
+
+/// A bus that publishes nothing.
+struct NoEvents;
+
+#[async_trait::async_trait]
+impl EventBus for NoEvents {
+    async fn stage(&self, _: &DatabaseTransaction, _: Event) -> Result<(), sea_orm::DbErr> {
+        Ok(())
+    }
+    fn committed(&self, _: Event) {}
+}
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE: u64 = 20;
@@ -88,11 +102,26 @@ pub struct Page {
 #[derive(Clone)]
 pub struct Tasks {
     db: DatabaseConnection,
+    events: Arc<dyn EventBus>,
 }
 
 impl Tasks {
+    /// Publishes nothing: for readers (the event hub) and tools.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, events: Arc::new(NoEvents) }
+    }
+
+    /// Publishes every committed change on `events`.
+    pub fn with_events(db: DatabaseConnection, events: Arc<dyn EventBus>) -> Self {
+        Self { db, events }
+    }
+
+    /// Stages the event in the transaction, commits, then announces it.
+    async fn commit(&self, txn: DatabaseTransaction, event: Event) -> Result<(), ServiceError> {
+        self.events.stage(&txn, event).await?;
+        txn.commit().await?;
+        self.events.committed(event);
+        Ok(())
     }
 
     /// Creates a task owned by `owner`; no input can name another owner.
@@ -124,8 +153,12 @@ impl Tasks {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        match task::Entity::insert(active).exec_without_returning(&self.db).await {
-            Ok(_) => Ok(model),
+        let txn = self.db.begin().await?;
+        match task::Entity::insert(active).exec_without_returning(&txn).await {
+            Ok(_) => {
+                self.commit(txn, Event { user: owner, kind: EventKind::Created(model.id) }).await?;
+                Ok(model)
+            }
             // The owner's account is gone: the token outlived it.
             Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
                 Err(ServiceError::Unauthenticated)
@@ -164,15 +197,18 @@ impl Tasks {
             changed = true;
         }
         if changed {
+            let txn = self.db.begin().await?;
             let result = update
                 .col_expr(task::Column::UpdatedAt, Expr::value(now_ms()))
                 .filter(task::Column::Id.eq(id))
                 .filter(task::Column::OwnerId.eq(owner))
-                .exec(&self.db)
+                .exec(&txn)
                 .await?;
             if result.rows_affected == 0 {
+                drop(txn);
                 return Err(self.missing(owner).await);
             }
+            self.commit(txn, Event { user: owner, kind: EventKind::Updated(id) }).await?;
         }
         match self.get(owner, id).await {
             Err(ServiceError::NotFound) => Err(self.missing(owner).await),
@@ -182,15 +218,18 @@ impl Tasks {
 
     /// Deletes in one `DELETE … WHERE id = ? AND owner_id = ?`.
     pub async fn delete(&self, owner: Uuid, id: Uuid) -> Result<Uuid, ServiceError> {
+        let txn = self.db.begin().await?;
         let result = task::Entity::delete_many()
             .filter(task::Column::Id.eq(id))
             .filter(task::Column::OwnerId.eq(owner))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        match result.rows_affected {
-            0 => Err(self.missing(owner).await),
-            _ => Ok(id),
+        if result.rows_affected == 0 {
+            drop(txn);
+            return Err(self.missing(owner).await);
         }
+        self.commit(txn, Event { user: owner, kind: EventKind::Deleted(id) }).await?;
+        Ok(id)
     }
 
     /// Nothing matched: `NotFound`, unless the caller's account itself is

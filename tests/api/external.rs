@@ -276,20 +276,51 @@ both_backends! {
     async fn a_rotated_key_is_picked_up_and_max_age_is_honoured(b: Backend) {
         let a = key(Algorithm::EdDSA, "ed25519-a.der", "ed-a");
         let b_key = key(Algorithm::EdDSA, "ed25519-b.der", "ed-b");
-        let issuer = Issuer::start(std::slice::from_ref(&a)).await;
-        *issuer.cache_control.lock().unwrap() = Some("public, max-age=1".into());
-        let app = app_for(b, &issuer).await;
-        // One key, no kid: that key.
-        me(&app, &sign_with(&a, &claims("ba-rot", "rot@example.com"), None, None)).await.ok();
-        assert_eq!(issuer.hits(), 1);
-        issuer.publish(&[a.clone(), b_key.clone()]);
+        // One issuer without Cache-Control (like Better Auth), one with max-age.
+        let plain = Issuer::start(std::slice::from_ref(&a)).await;
+        let cached = Issuer::start(std::slice::from_ref(&a)).await;
+        *cached.cache_control.lock().unwrap() = Some("public, max-age=1".into());
+        let plain_app = app_for(b.clone(), &plain).await;
+        let cached_app = app_for(b, &cached).await;
+        // One key and no kid: that key.
+        let c = claims("ba-rot", "rot@example.com");
+        me(&plain_app, &sign_with(&a, &c, None, None)).await.ok();
+        me(&cached_app, &sign(&a, &c)).await.ok();
+        assert_eq!((plain.hits(), cached.hits()), (1, 1));
+        plain.publish(&[a.clone(), b_key.clone()]);
+        cached.publish(&[a.clone(), b_key.clone()]);
         tokio::time::sleep(REFETCH_WAIT).await;
-        // The new kid is fetched; the set's max-age also ran out meanwhile.
-        me(&app, &sign(&b_key, &claims("ba-rot", "rot@example.com"))).await.ok();
-        assert_eq!(issuer.hits(), 2);
+
+        // A known kid: no fetch without max-age; a fetch once max-age ran out.
+        me(&plain_app, &sign(&a, &c)).await.ok();
+        me(&cached_app, &sign(&a, &c)).await.ok();
+        assert_eq!((plain.hits(), cached.hits()), (1, 2));
+        // The cached issuer's refetch brought the new key along.
+        me(&cached_app, &sign(&b_key, &c)).await.ok();
+        assert_eq!(cached.hits(), 2);
+        // A new kid is fetched for.
+        me(&plain_app, &sign(&b_key, &c)).await.ok();
+        assert_eq!(plain.hits(), 2);
         // Two keys now: a token without kid is refused.
-        assert_401(&me(&app, &sign_with(&a, &claims("ba-rot", "rot@example.com"), None, None)).await, "no kid, two keys");
-        me(&app, &sign(&a, &claims("ba-rot", "rot@example.com"))).await.ok();
+        assert_401(&me(&plain_app, &sign_with(&a, &c, None, None)).await, "no kid, two keys");
+    }
+
+    async fn start_up_does_not_wait_for_an_unreachable_issuer(b: Backend) {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api/auth/jwks", dead.local_addr().unwrap());
+        drop(dead);
+        let started = std::time::Instant::now();
+        let app = TestApp::spawn_with(b, move |c| {
+            c.auth_jwks_url = Some(url);
+            c.auth_external_issuer = Some(ISS.into());
+            c.auth_external_audience = Some(AUD.into());
+        })
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let keys = all_keys();
+        assert_401(&me(&app, &sign(&keys[0], &claims("ba-x", "x@example.com"))).await, "no keys to be had");
+        let s = app.signup("own@example.com").await;
+        me(&app, &s.access).await.ok();
     }
 
     async fn the_same_email_at_the_issuer_and_in_a_password_account_are_two_people(b: Backend) {

@@ -74,11 +74,12 @@ both_backends! {
         let mut checked = 0;
         for root in ["queryType", "mutationType", "subscriptionType"] {
             let Some(root_name) = schema[root]["name"].as_str() else { continue };
-            if root == "subscriptionType" {
-                continue; // No subscriptions yet; WebSocket tests will cover them.
-            }
             let def = types.iter().find(|t| t["name"] == root_name).unwrap();
-            let op = if root == "queryType" { "query" } else { "mutation" };
+            let op = match root {
+                "queryType" => "query",
+                "mutationType" => "mutation",
+                _ => "subscription",
+            };
             for field in def["fields"].as_array().unwrap() {
                 let name = field["name"].as_str().unwrap();
                 if PUBLIC.contains(&(root_name, name)) {
@@ -98,6 +99,22 @@ both_backends! {
                 let decls = if decls.is_empty() { String::new() } else { format!("({})", decls.join(", ")) };
                 let args = if args.is_empty() { String::new() } else { format!("({})", args.join(", ")) };
                 let doc = format!("{op} Probe{decls} {{ {name}{args} {selection} }}");
+                if op == "subscription" {
+                    // Subscriptions run over the WebSocket door.
+                    let mut ws = crate::ws::Ws::connect(&app, None).await;
+                    ws.send(json!({ "type": "subscribe", "id": "p", "payload": { "query": doc, "variables": vars } })).await;
+                    let reply = loop {
+                        match ws.next().await {
+                            crate::ws::Frame::Json(v) if v["type"] == "next" => break v["payload"]["errors"].clone(),
+                            crate::ws::Frame::Json(v) if v["type"] == "error" => break v["payload"].clone(),
+                            crate::ws::Frame::Json(_) => continue,
+                            other => panic!("{root_name}.{name}: {other:?}"),
+                        }
+                    };
+                    assert_eq!(reply[0]["extensions"]["code"], "UNAUTHENTICATED", "{root_name}.{name} must be guarded: {reply}");
+                    checked += 1;
+                    continue;
+                }
                 let r = app.gql(None, &doc, Value::Object(vars)).await;
                 assert_eq!(r.code(), Some("UNAUTHENTICATED"), "{root_name}.{name} must be guarded: {doc} -> {}", r.body);
                 assert_eq!(r.status, 401, "{root_name}.{name}");
@@ -105,7 +122,7 @@ both_backends! {
                 checked += 1;
             }
         }
-        assert!(checked >= 10, "walked {checked} guarded fields");
+        assert!(checked >= 11, "walked {checked} guarded fields");
     }
 
     async fn public_fields_and_introspection_work_anonymously(b: Backend) {

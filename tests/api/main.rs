@@ -16,6 +16,8 @@ mod pagination;
 mod properties;
 mod schema;
 mod security_log;
+mod subscriptions;
 mod tasks;
 mod tokens;
 mod validation;
+mod ws;

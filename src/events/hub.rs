@@ -1,0 +1,125 @@
+//! This replica's sockets and subscriptions, routed by owner: an event
+//! costs work for that owner's subscribers only, and the task is read once
+//! per event (owner-filtered), not once per socket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use entity::task;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::{Event, EventKind};
+use crate::service::tasks::Tasks;
+
+/// Events buffered per user before a slow subscriber is dropped.
+pub const BUFFER: usize = 256;
+
+/// A task event as subscribers receive it.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub kind: EventKind,
+    /// The task as it is now; `None` for a deletion.
+    pub task: Option<task::Model>,
+}
+
+struct User {
+    events: broadcast::Sender<Arc<Delivered>>,
+    ended: broadcast::Sender<()>,
+    sockets: usize,
+}
+
+/// Registry of the sockets and subscriptions on this replica.
+pub struct Hub {
+    users: Mutex<HashMap<Uuid, User>>,
+    tasks: Tasks,
+    max_sockets_per_user: usize,
+}
+
+/// The socket cap of one user is reached.
+#[derive(Debug)]
+pub struct TooManySockets;
+
+/// One registered socket; dropping it frees its place.
+pub struct SocketTicket {
+    hub: Arc<Hub>,
+    user: Uuid,
+    /// Fires when the user's sessions end (logout, password change, deletion).
+    pub ended: broadcast::Receiver<()>,
+}
+
+impl Drop for SocketTicket {
+    fn drop(&mut self) {
+        let mut users = self.hub.lock();
+        if let Some(entry) = users.get_mut(&self.user) {
+            entry.sockets = entry.sockets.saturating_sub(1);
+            if entry.sockets == 0 && entry.events.receiver_count() == 0 {
+                users.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl Hub {
+    pub fn new(tasks: Tasks, max_sockets_per_user: usize) -> Arc<Self> {
+        Arc::new(Self { users: Mutex::default(), tasks, max_sockets_per_user })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, User>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn entry(users: &mut HashMap<Uuid, User>, user: Uuid) -> &mut User {
+        users.entry(user).or_insert_with(|| User {
+            events: broadcast::channel(BUFFER).0,
+            ended: broadcast::channel(1).0,
+            sockets: 0,
+        })
+    }
+
+    /// Takes one of the user's socket places on this replica.
+    pub fn register_socket(self: &Arc<Self>, user: Uuid) -> Result<SocketTicket, TooManySockets> {
+        let mut users = self.lock();
+        let entry = Self::entry(&mut users, user);
+        if entry.sockets >= self.max_sockets_per_user {
+            return Err(TooManySockets);
+        }
+        entry.sockets += 1;
+        let ended = entry.ended.subscribe();
+        Ok(SocketTicket { hub: self.clone(), user, ended })
+    }
+
+    /// A receiver of the user's task events.
+    pub fn subscribe(&self, user: Uuid) -> broadcast::Receiver<Arc<Delivered>> {
+        Self::entry(&mut self.lock(), user).events.subscribe()
+    }
+
+    /// Delivers one committed event to this replica's subscribers of its user.
+    pub async fn dispatch(&self, event: Event) {
+        let sender = {
+            let users = self.lock();
+            let Some(entry) = users.get(&event.user) else { return };
+            if let EventKind::SessionsEnded = event.kind {
+                let _ = entry.ended.send(());
+                return;
+            }
+            if entry.events.receiver_count() == 0 {
+                return;
+            }
+            entry.events.clone()
+        };
+        let task = match event.kind {
+            EventKind::Created(id) | EventKind::Updated(id) => match self.tasks.get(event.user, id).await {
+                Ok(task) => Some(task),
+                // Deleted again meanwhile: a later event says so.
+                Err(crate::service::ServiceError::NotFound) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading a task for its event failed");
+                    return;
+                }
+            },
+            EventKind::Deleted(_) | EventKind::SessionsEnded => None,
+        };
+        let _ = sender.send(Arc::new(Delivered { kind: event.kind, task }));
+    }
+}

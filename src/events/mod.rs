@@ -1,0 +1,62 @@
+//! Live task events (CONTRACT §9): what the services publish after a
+//! commit, how it reaches every replica, and how each replica hands it to
+//! the owner's sockets.
+//!
+//! [`EventBus`] has two implementations, chosen from `DATABASE_URL`:
+//! in-process for SQLite ([`local`]), `LISTEN`/`NOTIFY` for PostgreSQL
+//! ([`postgres`]). Either way events end in this replica's [`hub::Hub`].
+
+pub mod hub;
+pub mod local;
+pub mod postgres;
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use hub::Hub;
+
+/// What happened to one user's data. Small on purpose: a `NOTIFY` payload
+/// is capped at 8,000 bytes, so the task itself is read by the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The user whose task changed or whose sessions ended.
+    #[serde(rename = "u")]
+    pub user: Uuid,
+    #[serde(rename = "k")]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    #[serde(rename = "c")]
+    Created(Uuid),
+    #[serde(rename = "u")]
+    Updated(Uuid),
+    #[serde(rename = "d")]
+    Deleted(Uuid),
+    /// Logout, password change or account deletion: close the user's sockets.
+    #[serde(rename = "e")]
+    SessionsEnded,
+}
+
+/// Carries committed events to every replica.
+#[async_trait::async_trait]
+pub trait EventBus: Send + Sync {
+    /// Inside the mutation's transaction, before commit (PostgreSQL sends
+    /// `NOTIFY` here, which the database delivers only on commit).
+    async fn stage(&self, txn: &DatabaseTransaction, event: Event) -> Result<(), DbErr>;
+    /// After a successful commit (the in-process bus delivers here).
+    fn committed(&self, event: Event);
+}
+
+/// The bus for this database, wired to `hub`; spawns the PostgreSQL
+/// listener or the in-process dispatcher.
+pub fn bus_for(db: &DatabaseConnection, hub: Arc<Hub>) -> Arc<dyn EventBus> {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => Arc::new(postgres::PgBus::start(db, hub)),
+        _ => Arc::new(local::LocalBus::start(hub)),
+    }
+}

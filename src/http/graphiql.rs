@@ -24,7 +24,13 @@ const PAGE: &str = r#"<!doctype html>
 
 /// The page's own script, served from this origin so the CSP needs no
 /// inline script.
-const SCRIPT: &str = r#"    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+const SCRIPT: &str = r#"    // Same origin for subscriptions too: ws:// or wss:// follows the page,
+    // so the IDE works behind a TLS-terminating proxy.
+    const wsScheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
+    const fetcher = GraphiQL.createFetcher({
+      url: window.location.pathname,
+      subscriptionUrl: wsScheme + window.location.host + window.location.pathname,
+    });
     const defaultQuery = `# Welcome to todo-graphql.
 #
 # 1. Run the signup mutation below.
@@ -46,19 +52,33 @@ query MyTasks {
     pageInfo { hasNextPage endCursor }
   }
 }
+
+# Live updates: run this, then change a task from another tab.
+subscription TaskEvents {
+  taskEvents { kind taskId task { id title completed } }
+}
 `;
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, { fetcher, defaultQuery, shouldPersistHeaders: false }));
 "#;
 
-/// Where the IDE may load from: this origin, and the pinned CDN files.
-const CSP: &str = "default-src 'self'; script-src 'self' https://unpkg.com; \
-    style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; font-src 'self' data: https://unpkg.com; \
-    connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// Where the IDE may load from: this origin (its WebSocket included), and
+/// the pinned CDN files.
+fn csp(host: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' https://unpkg.com; \
+         style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; \
+         font-src 'self' data: https://unpkg.com; connect-src 'self' ws://{host} wss://{host}; \
+         worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+}
 
-/// The IDE page.
-pub async fn page() -> Response {
-    ([(CONTENT_TYPE, "text/html; charset=utf-8"), (CONTENT_SECURITY_POLICY, CSP)], PAGE).into_response()
+/// The IDE page, for a request to `host`.
+pub async fn page(host: &str) -> Response {
+    // A Host that is not a plain authority gets a policy without WebSocket hosts.
+    let host = if host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c)) { host } else { "" };
+    ([(CONTENT_TYPE, "text/html; charset=utf-8".to_owned()), (CONTENT_SECURITY_POLICY, csp(host))], PAGE)
+        .into_response()
 }
 
 /// The IDE page's script.

@@ -174,9 +174,13 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
             .connection_data(data),
     );
 
+    // The token's `exp` to the millisecond: no leeway on an open socket.
     let expiry = principal.as_ref().map(|p| {
-        let left = p.expires_at.saturating_sub(crate::auth::tokens::now_secs() as i64).max(0) as u64;
-        tokio::time::Instant::now() + Duration::from_secs(left)
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let exp_ms = u64::try_from(p.expires_at).unwrap_or(0).saturating_mul(1000);
+        tokio::time::Instant::now() + Duration::from_millis(exp_ms.saturating_sub(now_ms))
     });
     let session_end = async {
         match ticket.as_mut() {

@@ -72,8 +72,13 @@ pub async fn upgrade(state: AppState, mut parts: Parts) -> Response {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
     };
+    // Small buffers (tungstenite's defaults are 128 KiB each way, per socket)
+    // and a bounded write buffer: a reader that cannot keep up is dropped.
     ws.protocols([PROTOCOL])
         .max_message_size(state.max_body_bytes)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
         .on_upgrade(move |socket| serve(state, socket, header_auth, client))
 }
 

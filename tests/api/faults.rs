@@ -170,3 +170,41 @@ async fn with_the_database_down_requests_fail_fast_and_recover_without_restart()
     }
     assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn the_event_listener_reconnects_after_the_database_returns() {
+    let Some(crate::helpers::Backend::Postgres(url)) = crate::helpers::Backend::postgres("faults::listener_reconnects")
+    else {
+        return;
+    };
+    let at = url.find('@').map_or("postgres://".len(), |i| i + 1);
+    let end = url[at..].find('/').map_or(url.len(), |i| at + i);
+    let upstream = url[at..end].to_owned();
+    let proxy = Proxy::start(upstream.clone()).await;
+    let port = proxy.port;
+    let app = TestApp::spawn_with(crate::helpers::Backend::Postgres(url), |c| {
+        c.database_url = c.database_url.replacen(&upstream, &format!("127.0.0.1:{port}"), 1);
+    })
+    .await;
+    let s = app.signup("alice@example.com").await;
+    let mut ws = crate::ws::Ws::connect(&app, Some(&s.access)).await;
+    ws.task_events("1").await;
+    ws.settle().await;
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.restore();
+    // Once requests work again and the listener is back, events flow again.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = app.gql(Some(&s.access), "mutation { createTask(input: {title: \"after\"}) { id } }", json!({})).await;
+        if let Some(id) = r.data()["createTask"]["id"].as_str() {
+            if let crate::ws::Frame::Json(v) = ws.within(Duration::from_secs(2)).await {
+                assert_eq!(v["payload"]["data"]["taskEvents"]["taskId"], id, "{v}");
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "no event after the database came back");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

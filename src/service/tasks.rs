@@ -204,11 +204,8 @@ impl Tasks {
                 .filter(task::Column::OwnerId.eq(owner))
                 .exec(&txn)
                 .await?;
-            if result.rows_affected == 0 {
-                drop(txn);
-                return Err(self.missing(owner).await);
-            }
-            self.commit(txn, Event { user: owner, kind: EventKind::Updated(id) }).await?;
+            self.commit_if_found(txn, result.rows_affected, Event { user: owner, kind: EventKind::Updated(id) })
+                .await?;
         }
         match self.get(owner, id).await {
             Err(ServiceError::NotFound) => Err(self.missing(owner).await),
@@ -224,12 +221,17 @@ impl Tasks {
             .filter(task::Column::OwnerId.eq(owner))
             .exec(&txn)
             .await?;
-        if result.rows_affected == 0 {
-            drop(txn);
-            return Err(self.missing(owner).await);
-        }
-        self.commit(txn, Event { user: owner, kind: EventKind::Deleted(id) }).await?;
+        self.commit_if_found(txn, result.rows_affected, Event { user: owner, kind: EventKind::Deleted(id) }).await?;
         Ok(id)
+    }
+
+    /// Commits a one-row change, or rolls back and explains why nothing matched.
+    async fn commit_if_found(&self, txn: DatabaseTransaction, rows: u64, event: Event) -> Result<(), ServiceError> {
+        if rows == 0 {
+            drop(txn);
+            return Err(self.missing(event.user).await);
+        }
+        self.commit(txn, event).await
     }
 
     /// Nothing matched: `NotFound`, unless the caller's account itself is

@@ -122,23 +122,27 @@ impl Proxy {
     }
 }
 
-#[tokio::test]
-async fn with_the_database_down_requests_fail_fast_and_recover_without_restart() {
-    let Some(crate::helpers::Backend::Postgres(url)) = crate::helpers::Backend::postgres("faults::database_down")
-    else {
-        return;
+/// A server on the PostgreSQL test database reached through a [`Proxy`]
+/// (the harness itself connects directly); `None` when PostgreSQL is not set.
+async fn behind_proxy(test: &str) -> Option<(Proxy, TestApp)> {
+    let Some(crate::helpers::Backend::Postgres(url)) = crate::helpers::Backend::postgres(test) else {
+        return None;
     };
-    // Route the test database through the proxy.
     let at = url.find('@').map_or("postgres://".len(), |i| i + 1);
     let end = url[at..].find('/').map_or(url.len(), |i| at + i);
     let upstream = url[at..end].to_owned();
     let proxy = Proxy::start(upstream.clone()).await;
     let port = proxy.port;
-    // Only the server goes through the proxy; the harness itself does not.
     let app = TestApp::spawn_with(crate::helpers::Backend::Postgres(url), |c| {
         c.database_url = c.database_url.replacen(&upstream, &format!("127.0.0.1:{port}"), 1);
     })
     .await;
+    Some((proxy, app))
+}
+
+#[tokio::test]
+async fn with_the_database_down_requests_fail_fast_and_recover_without_restart() {
+    let Some((proxy, app)) = behind_proxy("faults::database_down").await else { return };
     let s = app.signup("alice@example.com").await;
     app.create_task(&s.access, "before the outage").await;
 
@@ -173,19 +177,7 @@ async fn with_the_database_down_requests_fail_fast_and_recover_without_restart()
 
 #[tokio::test]
 async fn the_event_listener_reconnects_after_the_database_returns() {
-    let Some(crate::helpers::Backend::Postgres(url)) = crate::helpers::Backend::postgres("faults::listener_reconnects")
-    else {
-        return;
-    };
-    let at = url.find('@').map_or("postgres://".len(), |i| i + 1);
-    let end = url[at..].find('/').map_or(url.len(), |i| at + i);
-    let upstream = url[at..end].to_owned();
-    let proxy = Proxy::start(upstream.clone()).await;
-    let port = proxy.port;
-    let app = TestApp::spawn_with(crate::helpers::Backend::Postgres(url), |c| {
-        c.database_url = c.database_url.replacen(&upstream, &format!("127.0.0.1:{port}"), 1);
-    })
-    .await;
+    let Some((proxy, app)) = behind_proxy("faults::listener_reconnects").await else { return };
     let s = app.signup("alice@example.com").await;
     let mut ws = crate::ws::Ws::connect(&app, Some(&s.access)).await;
     ws.task_events("1").await;

@@ -6,11 +6,6 @@
 // workspace's target/debug/todo-graphql).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
@@ -20,51 +15,9 @@ import { getMainDefinition } from "@apollo/client/utilities";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = process.env.TODO_GRAPHQL_BIN
-  || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "todo-graphql");
+import { startApi } from "../server.mjs";
 
 const PASSWORD = "correct horse battery";
-
-/** Starts todo-graphql on a fresh SQLite file; resolves with its URLs. */
-function startApi(extraEnv = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "todo-graphql-apollo-"));
-  const child = spawn(BIN, [], {
-    env: {
-      PATH: process.env.PATH,
-      BIND_ADDR: "127.0.0.1:0",
-      DATABASE_URL: `sqlite://${join(dir, "api.db")}?mode=rwc`,
-      JWT_SECRET: "apollo-interop-secret-apollo-interop-sec", // 40 chars
-      BCRYPT_COST: "4",
-      RUST_LOG: "info",
-      ...extraEnv,
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", r)));
-      clearTimeout(killer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`todo-graphql did not start:\n${log}`)), 30_000);
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d) => {
-      log += d;
-      const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: `http://${m[1]}/graphql`, wsUrl: `ws://${m[1]}/graphql`, stop, log: () => log });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`todo-graphql exited (${code}):\n${log}`)));
-  });
-}
 
 /** One plain HTTP GraphQL request (not through Apollo); throws on errors. */
 async function gql_(url, token, query, variables = {}) {

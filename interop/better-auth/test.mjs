@@ -4,53 +4,17 @@
 // default: the workspace's target/debug/todo-graphql).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startIssuer, signUpAndGetToken } from "./client.mjs";
+import { startApi } from "../server.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = process.env.TODO_GRAPHQL_BIN
-  || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "todo-graphql");
-
-/** Starts todo-graphql trusting `issuerUrl`; resolves with its /graphql URL. */
-function startApi(issuerUrl) {
-  const dir = mkdtempSync(join(tmpdir(), "todo-graphql-ba-"));
-  const child = spawn(BIN, [], {
-    env: {
-      PATH: process.env.PATH,
-      BIND_ADDR: "127.0.0.1:0",
-      DATABASE_URL: `sqlite://${join(dir, "api.db")}?mode=rwc`,
-      JWT_SECRET: "interop-secret-interop-secret-interop-secret",
-      BCRYPT_COST: "4",
-      AUTH_JWKS_URL: `${issuerUrl}/api/auth/jwks`,
-      // Better Auth's iss and aud both default to its baseURL.
-      AUTH_EXTERNAL_ISSUER: issuerUrl,
-      AUTH_EXTERNAL_AUDIENCE: issuerUrl,
-      RUST_LOG: "warn,todo_graphql=info",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  const stop = async () => {
-    if (child.exitCode === null) child.kill("SIGTERM");
-    await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`todo-graphql did not start:\n${log}`)), 30_000);
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d) => {
-      log += d;
-      const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: `http://${m[1]}/graphql`, stop, log: () => log });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`todo-graphql exited (${code}):\n${log}`)));
+/** Starts todo-graphql trusting the Better Auth server at `issuerUrl`. */
+function startApiFor(issuerUrl) {
+  return startApi({
+    AUTH_JWKS_URL: `${issuerUrl}/api/auth/jwks`,
+    // Better Auth's iss and aud both default to its baseURL.
+    AUTH_EXTERNAL_ISSUER: issuerUrl,
+    AUTH_EXTERNAL_AUDIENCE: issuerUrl,
+    RUST_LOG: "warn,todo_graphql=info",
   });
 }
 
@@ -67,7 +31,7 @@ for (const alg of ["EdDSA", "ES256", "RS256", "PS256"]) {
   test(`Better Auth ${alg} tokens drive the API, and users stay apart`, async (t) => {
     const issuer = await startIssuer({ alg });
     t.after(() => issuer.stop());
-    const api = await startApi(issuer.url);
+    const api = await startApiFor(issuer.url);
     t.after(() => api.stop());
 
     const ada = await signUpAndGetToken(issuer.url, { email: `ada-${alg}@example.com`, password: "correct horse battery", name: "Ada" });

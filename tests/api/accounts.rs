@@ -72,6 +72,19 @@ both_backends! {
         assert_eq!(wrong.body, unknown.body);
     }
 
+    async fn an_unknown_email_costs_one_bcrypt_check_like_a_wrong_password(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        app.signup("alice@example.com").await;
+        let checks = || app.services.accounts.passwords().verifications();
+        let before = checks();
+        app.gql(None, LOGIN, json!({ "e": "alice@example.com", "p": "wrong password" })).await.assert_code("UNAUTHENTICATED");
+        assert_eq!(checks() - before, 1, "a wrong password: one check");
+        app.gql(None, LOGIN, json!({ "e": "nobody@example.com", "p": "wrong password" })).await.assert_code("UNAUTHENTICATED");
+        assert_eq!(checks() - before, 2, "an unknown email: one check against the dummy hash");
+        app.gql(None, LOGIN, json!({ "e": "not an email", "p": "x" })).await.assert_code("UNAUTHENTICATED");
+        assert_eq!(checks() - before, 3, "malformed input: still one check");
+    }
+
     async fn a_password_longer_than_72_bytes_never_logs_in_truncated(b: Backend) {
         let app = TestApp::spawn(b).await;
         let exact = "p".repeat(72);

@@ -62,8 +62,7 @@ pub async fn get(
     let query = query.unwrap_or_default();
     if query.is_empty() {
         if state.graphiql && accepts_html(&headers) {
-            let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-            return graphiql::page(host).await;
+            return graphiql::page().await;
         }
         return request_error(StatusCode::BAD_REQUEST, "Send a GraphQL query in the `query` parameter", media);
     }

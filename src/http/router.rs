@@ -31,7 +31,11 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, String> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if config.graphiql {
-        routes = routes.route("/graphiql/app.js", get(graphiql::script));
+        // The IDE's files, compressed for the wire (gzip or brotli).
+        let ide = Router::new()
+            .route("/graphiql/assets/{file}", get(graphiql::asset))
+            .layer(tower_http::compression::CompressionLayer::new());
+        routes = routes.merge(ide);
     }
     let routes = routes.with_state(state);
 

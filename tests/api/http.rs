@@ -138,18 +138,44 @@ both_backends! {
         assert!(r.headers().get("access-control-allow-origin").is_none());
     }
 
-    async fn the_ide_page_has_a_content_security_policy(b: Backend) {
+    async fn the_ide_is_served_by_the_binary_with_a_self_only_policy(b: Backend) {
         let app = TestApp::spawn(b).await;
         let r = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.unwrap();
         let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
-        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "no inline script: {csp}");
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("http") && !csp.contains("unsafe-inline") && !csp.contains("*"), "only 'self': {csp}");
         assert_eq!(r.headers()["x-content-type-options"], "nosniff");
         assert_eq!(r.headers()["referrer-policy"], "no-referrer");
         let page = r.text().await.unwrap();
-        assert!(!page.contains("<script>"), "no inline script on the page");
-        let js = app.client.get(app.url("/graphiql/app.js")).send().await.unwrap();
-        assert_eq!(js.status(), 200);
+        assert!(!page.contains("<script>") && !page.contains("<style"), "no inline script or style");
+        assert!(!page.contains("https://") && !page.contains("http://"), "nothing from another origin");
+        let assets: Vec<&str> = page.split('"').filter(|s| s.starts_with("/graphiql/assets/")).collect();
+        assert!(assets.len() >= 4, "{page}");
+        for path in &assets {
+            let r = app.client.get(app.url(path)).header("accept-encoding", "br, gzip").send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable", "{path}");
+            let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(
+                (path.ends_with(".js") && ct.starts_with("text/javascript"))
+                    || (path.ends_with(".css") && ct.starts_with("text/css"))
+                    || (path.ends_with(".svg") && ct == "image/svg+xml"),
+                "{path}: {ct}"
+            );
+            if path.ends_with(".js") || path.ends_with(".css") {
+                assert!(r.headers().contains_key("content-encoding"), "{path} is compressed");
+            }
+        }
+        let missing = app.client.get(app.url("/graphiql/assets/nope.js")).send().await.unwrap();
+        assert_eq!(missing.status(), 404);
+        let sneaky = app.client.get(app.url("/graphiql/assets/..%2Fcsp.txt")).send().await.unwrap();
+        assert_eq!(sneaky.status(), 404);
+
+        let off = TestApp::spawn_with(Backend::Sqlite, |c| c.graphiql = false).await;
+        for path in assets.iter().copied().chain(["/graphql"]) {
+            let r = off.client.get(off.url(path)).header("accept", "text/html").send().await.unwrap();
+            assert_ne!(r.status(), 200, "GRAPHIQL=false serves no {path}");
+        }
     }
 
     async fn responses_carry_a_request_id_and_nosniff(b: Backend) {

@@ -27,7 +27,7 @@ struct Received {
 pub async fn run(server: &Server, args: &Args) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
     let gql = format!("{}/graphql", server.base);
-    let users = args.users.max(1);
+    let users = args.fanout_users.max(1);
     let per_user = (args.sockets / users).max(1);
 
     let mut tokens = Vec::with_capacity(users);
@@ -61,7 +61,7 @@ pub async fn run(server: &Server, args: &Args) -> anyhow::Result<Value> {
     // Mutations at a steady rate, round-robin over users.
     let owners: Arc<Mutex<HashMap<String, (usize, Instant)>>> = Arc::default();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate.max(1) as f64));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let deadline = Instant::now() + Duration::from_secs(args.fanout_seconds);
     let mut inflight = Vec::new();
     let mut n = 0usize;
     while Instant::now() < deadline {

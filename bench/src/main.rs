@@ -1,16 +1,34 @@
 //! Load generator for todo-graphql. Starts the release server on a fresh
-//! SQLite database (or uses `--url`), seeds users through the API, runs a
-//! scenario and prints what it measured.
+//! SQLite database (or uses `--url`), seeds users through the API, runs the
+//! scenarios and prints what it measured.
 //!
-//! `cargo build --release && cargo run --release -p bench -- --scenario fanout`
+//! `cargo build --release && cargo run --release -p bench -- --scenario all`
 
 mod fanout;
+mod http;
 mod server;
 
 use clap::{Parser, ValueEnum};
+use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+use http::Load;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
+    /// Every scenario below, in order.
+    All,
+    /// `GET /healthz`, closed loop.
+    Healthz,
+    /// Authenticated `{ __typename }`, closed loop.
+    Typename,
+    /// `tasks(first: 20)`, closed loop.
+    Tasks,
+    /// 80 % tasks, 15 % createTask/setTaskCompleted, 5 % task(id), closed loop.
+    Mixed,
+    /// 1,000 connections at a steady total rate (open loop), then saturated.
+    C1000,
+    /// `tasks` at a steady rate while other connections log in (bcrypt 12).
+    Storm,
     /// Sockets subscribed to `taskEvents`, a steady rate of mutations.
     Fanout,
 }
@@ -18,7 +36,7 @@ enum Scenario {
 #[derive(Debug, Parser)]
 #[command(about = "Load generator for todo-graphql")]
 pub struct Args {
-    #[arg(long, value_enum, default_value = "fanout")]
+    #[arg(long, value_enum, default_value = "all")]
     scenario: Scenario,
     /// An already running server (`http://host:port`); default: start one.
     #[arg(long)]
@@ -29,38 +47,124 @@ pub struct Args {
     /// The server binary to start (default: target/release/todo-graphql).
     #[arg(long)]
     server_bin: Option<String>,
-    /// How long the measured phase lasts, in seconds.
+    /// Seconds each closed-loop scenario runs.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Users to seed.
-    #[arg(long, default_value_t = 100)]
+    /// Users seeded for the HTTP scenarios.
+    #[arg(long, default_value_t = 1000)]
     users: usize,
-    /// Sockets to open, spread evenly over the users.
+    /// Tasks seeded per user.
+    #[arg(long, default_value_t = 100)]
+    tasks_per_user: usize,
+    /// Keep-alive connections of the closed-loop scenarios.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of the open-loop `c1000` run.
+    #[arg(long, default_value_t = 30)]
+    c1000_seconds: u64,
+    /// Requests per second of the open-loop runs.
+    #[arg(long, default_value_t = 2000.0)]
+    open_rate: f64,
+    /// Seconds of each half of `storm`.
+    #[arg(long, default_value_t = 15)]
+    storm_seconds: u64,
+    /// bcrypt cost of the `storm` server.
+    #[arg(long, default_value_t = 12)]
+    storm_cost: u32,
+    /// fanout: users (each gets sockets / users sockets).
+    #[arg(long, default_value_t = 100)]
+    fanout_users: usize,
+    /// fanout: sockets to open.
     #[arg(long, default_value_t = 1000)]
     sockets: usize,
-    /// Mutations per second, spread over the users.
+    /// fanout: mutations per second.
     #[arg(long, default_value_t = 100)]
     rate: u64,
+    /// fanout: seconds of the measured phase.
+    #[arg(long, default_value_t = 15)]
+    fanout_seconds: u64,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
+async fn start(args: &Args, cost: u32) -> anyhow::Result<server::Server> {
+    match &args.url {
+        Some(url) => Ok(server::Server::external(url)),
+        None => server::Server::start(args.server_bin.as_deref(), args.database_url.as_deref(), cost).await,
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let server = match &args.url {
-        Some(url) => server::Server::external(url),
-        None => server::Server::start(args.server_bin.as_deref(), args.database_url.as_deref()).await?,
-    };
-    let report = match args.scenario {
-        Scenario::Fanout => fanout::run(&server, &args).await?,
-    };
+    let wants = |s: Scenario| args.scenario == Scenario::All || args.scenario == s;
+    let mut reports: Vec<Value> = Vec::new();
+    let secs = args.seconds as f64;
+
+    let http_scenarios = [Scenario::Healthz, Scenario::Typename, Scenario::Tasks, Scenario::Mixed, Scenario::C1000];
+    if http_scenarios.iter().any(|s| wants(*s)) {
+        let server = start(&args, 4).await?;
+        let users = http::seed(&server, args.users.max(1), args.tasks_per_user).await?;
+        eprintln!("seeded {} users x {} tasks", users.len(), args.tasks_per_user);
+        let base = server.base.clone();
+        // healthz always runs: every ratio is against it, from the same run.
+        let healthz = http::closed_loop(&base, &users, args.connections, Load::Healthz, secs).await?;
+        let h_rps = healthz.requests as f64 / healthz.seconds;
+        reports.push(healthz.json("healthz", Some(h_rps)));
+        for (s, name, load) in [
+            (Scenario::Typename, "typename", Load::Typename),
+            (Scenario::Tasks, "tasks", Load::Tasks),
+            (Scenario::Mixed, "mixed", Load::Mixed),
+        ] {
+            if wants(s) {
+                reports.push(
+                    http::closed_loop(&base, &users, args.connections, load, secs).await?.json(name, Some(h_rps)),
+                );
+            }
+        }
+        if wants(Scenario::C1000) {
+            let rss_before = server.rss_kib();
+            let open =
+                http::open_loop(&base, &users, 1000, Load::Tasks, args.open_rate, args.c1000_seconds as f64).await?;
+            let mut r = open.json("c1000 (open loop)", Some(h_rps));
+            r["peak_rss_kib"] = json!(server.rss_kib());
+            r["rss_before_kib"] = json!(rss_before);
+            reports.push(r);
+            let saturated = http::closed_loop(&base, &users, 1000, Load::Tasks, secs).await?;
+            reports.push(saturated.json("c1000 (closed loop, saturated)", Some(h_rps)));
+        }
+    }
+    if wants(Scenario::Storm) {
+        let server = start(&args, args.storm_cost).await?;
+        let users = http::seed(&server, 114, 20).await?;
+        let (readers, loginers) = users.split_at(64);
+        let base = server.base.clone();
+        let rate = args.open_rate;
+        let calm = http::open_loop(&base, readers, 64, Load::Tasks, rate, args.storm_seconds as f64).await?;
+        reports.push(calm.json("storm: tasks without logins", None));
+        let storm_base = base.clone();
+        let loginers = loginers.to_vec();
+        let secs = args.storm_seconds as f64;
+        let logins =
+            tokio::spawn(async move { http::closed_loop(&storm_base, &loginers, 50, Load::Login, secs).await });
+        let stormy = http::open_loop(&base, readers, 64, Load::Tasks, rate, args.storm_seconds as f64).await?;
+        reports.push(stormy.json("storm: tasks during 50 login loops", None));
+        reports.push(logins.await??.json("storm: the logins", None));
+    }
+    if wants(Scenario::Fanout) {
+        let server = start(&args, 4).await?;
+        reports.push(fanout::run(&server, &args).await?);
+    }
+
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
-        for (k, v) in report.as_object().into_iter().flatten() {
-            println!("{k:<28} {v}");
+        for r in &reports {
+            println!("{}", r["scenario"].as_str().unwrap_or("?"));
+            for (k, v) in r.as_object().into_iter().flatten().filter(|(k, _)| *k != "scenario") {
+                println!("  {k:<26} {v}");
+            }
         }
     }
     Ok(())

@@ -19,7 +19,7 @@ impl Server {
     }
 
     /// Starts the server binary on port 0 and waits for the address it logs.
-    pub async fn start(bin: Option<&str>, database_url: Option<&str>) -> anyhow::Result<Self> {
+    pub async fn start(bin: Option<&str>, database_url: Option<&str>, bcrypt_cost: u32) -> anyhow::Result<Self> {
         let bin = match bin {
             Some(b) => PathBuf::from(b),
             None => {
@@ -47,7 +47,7 @@ impl Server {
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("DATABASE_URL", db)
             .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0000")
-            .env("BCRYPT_COST", "4")
+            .env("BCRYPT_COST", bcrypt_cost.to_string())
             .env("SIGNUP_IP_MAX", "1000000")
             .env("LOGIN_IP_MAX_ATTEMPTS", "1000000")
             .env("RUST_LOG", "warn,todo_graphql=info")

@@ -1,0 +1,241 @@
+//! HTTP scenarios: closed-loop (N keep-alive connections, each its own
+//! user, sending as fast as answers come) and open-loop (a fixed schedule,
+//! latency measured from each request's scheduled time, so a stall is not
+//! hidden by the generator waiting).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+
+use crate::server::Server;
+
+pub const TASKS: &str = "{ tasks(first: 20) { edges { node { id title completed updatedAt } } pageInfo { endCursor hasNextPage } totalCount } }";
+
+/// One seeded user: a token and a few of its task ids.
+#[derive(Clone)]
+pub struct User {
+    pub email: String,
+    pub token: String,
+    pub tasks: Vec<String>,
+}
+
+/// What one run measured.
+pub struct Outcome {
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub latency: Histogram<u64>,
+}
+
+impl Outcome {
+    pub fn json(&self, name: &str, healthz_rps: Option<f64>) -> Value {
+        let rps = self.requests as f64 / self.seconds;
+        let ms = |q: f64| (self.latency.value_at_quantile(q) as f64 / 1000.0 * 1000.0).round() / 1000.0;
+        json!({
+            "scenario": name,
+            "requests_per_s": rps.round(),
+            "p50_ms": ms(0.5), "p99_ms": ms(0.99), "p999_ms": ms(0.999),
+            "max_ms": self.latency.max() as f64 / 1000.0,
+            "errors": self.errors,
+            "ratio_to_healthz": healthz_rps.map(|h| (rps / h * 1000.0).round() / 1000.0),
+        })
+    }
+}
+
+/// One keep-alive connection.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().pool_max_idle_per_host(1).http1_only().tcp_nodelay(true).build()?)
+}
+
+/// Signs up `users` users and gives each `tasks` tasks, through the API
+/// (ten aliased `createTask` per request).
+pub async fn seed(server: &Server, users: usize, tasks: usize) -> anyhow::Result<Vec<User>> {
+    let gql = format!("{}/graphql", server.base);
+    let run = std::process::id();
+    let mut out = Vec::with_capacity(users);
+    let http = reqwest::Client::new();
+    for chunk in (0..users).collect::<Vec<_>>().chunks(16) {
+        let made = futures_util::future::join_all(chunk.iter().map(|i| {
+            let (http, gql) = (http.clone(), gql.clone());
+            let email = format!("bench-{run}-{i}@example.com");
+            async move {
+                let email = email;
+                let r: Value = http
+                    .post(&gql)
+                    .json(&json!({ "query": "mutation($e: String!) { signup(input: {email: $e, password: \"bench password\"}) { accessToken } }", "variables": { "e": &email } }))
+                    .send().await?.json().await?;
+                let token = r["data"]["signup"]["accessToken"].as_str().with_context(|| format!("signup: {r}"))?.to_owned();
+                let mut ids = Vec::new();
+                for batch in 0..tasks.div_ceil(10) {
+                    let n = 10.min(tasks - batch * 10);
+                    let doc = (0..n).map(|k| format!("t{k}: createTask(input: {{title: \"task {batch}-{k}\"}}) {{ id }}")).collect::<Vec<_>>().join(" ");
+                    let r: Value = http.post(&gql).bearer_auth(&token).json(&json!({ "query": format!("mutation {{ {doc} }}") })).send().await?.json().await?;
+                    if ids.len() < 20 {
+                        ids.extend(r["data"].as_object().into_iter().flatten().filter_map(|(_, v)| v["id"].as_str().map(str::to_owned)));
+                    }
+                }
+                anyhow::Ok(User { email: email.clone(), token, tasks: ids })
+            }
+        }))
+        .await;
+        for u in made {
+            out.push(u?);
+        }
+    }
+    Ok(out)
+}
+
+/// What a connection sends next.
+#[derive(Clone, Copy)]
+pub enum Load {
+    Healthz,
+    Typename,
+    Tasks,
+    /// 80 % tasks, 15 % createTask / setTaskCompleted, 5 % task(id).
+    Mixed,
+    Login,
+}
+
+async fn one(http: &reqwest::Client, base: &str, user: &User, load: Load, n: u64) -> bool {
+    let gql = format!("{base}/graphql");
+    let body = |q: &str, v: Value| json!({ "query": q, "variables": v });
+    let request = match load {
+        Load::Healthz => http.get(format!("{base}/healthz")),
+        Load::Typename => http.post(&gql).bearer_auth(&user.token).json(&body("{ __typename }", json!({}))),
+        Load::Tasks => http.post(&gql).bearer_auth(&user.token).json(&body(TASKS, json!({}))),
+        Load::Login => http.post(&gql).json(&body(
+            "mutation($e: String!) { login(input: {email: $e, password: \"bench password\"}) { accessToken } }",
+            json!({ "e": user.email }),
+        )),
+        Load::Mixed => {
+            let id = user.tasks.get((n as usize) % user.tasks.len().max(1)).cloned().unwrap_or_default();
+            match n % 20 {
+                0..=15 => http.post(&gql).bearer_auth(&user.token).json(&body(TASKS, json!({}))),
+                16 => http
+                    .post(&gql)
+                    .bearer_auth(&user.token)
+                    .json(&body("mutation { createTask(input: {title: \"mixed\"}) { id } }", json!({}))),
+                17 | 18 => http.post(&gql).bearer_auth(&user.token).json(&body(
+                    "mutation($id: ID!, $c: Boolean!) { setTaskCompleted(id: $id, completed: $c) { id } }",
+                    json!({ "id": id, "c": n.is_multiple_of(2) }),
+                )),
+                _ => http
+                    .post(&gql)
+                    .bearer_auth(&user.token)
+                    .json(&body("query($id: ID!) { task(id: $id) { id title } }", json!({ "id": id }))),
+            }
+        }
+    };
+    match request.send().await {
+        Ok(r) if r.status().is_success() => match r.bytes().await {
+            // A GraphQL error is an error here too (a login storm expects them).
+            Ok(b) => matches!(load, Load::Login | Load::Healthz) || !b.windows(9).any(|w| w == b"\"errors\":"),
+            Err(_) => false,
+        },
+        Ok(r) => {
+            let _ = r.bytes().await;
+            matches!(load, Load::Login)
+        }
+        Err(_) => false,
+    }
+}
+
+/// `connections` connections, each as fast as answers come, for `seconds`.
+pub async fn closed_loop(
+    base: &str,
+    users: &[User],
+    connections: usize,
+    load: Load,
+    seconds: f64,
+) -> anyhow::Result<Outcome> {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?));
+    let (count, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (base, user, hist, count, errors) =
+            (base.to_owned(), users[c % users.len()].clone(), hist.clone(), count.clone(), errors.clone());
+        let http = client()?;
+        tasks.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).ok();
+            let mut n = c as u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = one(&http, &base, &user, load, n).await;
+                n += 1;
+                if let Some(h) = local.as_mut() {
+                    let _ = h.record(t.elapsed().as_micros().clamp(1, 120_000_000) as u64);
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if let (Some(l), Ok(mut h)) = (local, hist.lock()) {
+                let _ = h.add(l);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let latency = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    Ok(Outcome { requests: count.load(Ordering::Relaxed), errors: errors.load(Ordering::Relaxed), seconds, latency })
+}
+
+/// `connections` connections sending `rate` requests/s in total on a fixed
+/// schedule; latency counts from each request's scheduled time.
+pub async fn open_loop(
+    base: &str,
+    users: &[User],
+    connections: usize,
+    load: Load,
+    rate: f64,
+    seconds: f64,
+) -> anyhow::Result<Outcome> {
+    let per_conn = rate / connections as f64;
+    let interval = Duration::from_secs_f64(1.0 / per_conn);
+    let start = Instant::now() + Duration::from_millis(200);
+    let end = start + Duration::from_secs_f64(seconds);
+    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?));
+    let (count, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (base, user, hist, count, errors) =
+            (base.to_owned(), users[c % users.len()].clone(), hist.clone(), count.clone(), errors.clone());
+        let http = client()?;
+        // Spread the connections' first requests over one interval.
+        let mut next = start + interval.mul_f64(c as f64 / connections as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).ok();
+            let mut n = c as u64;
+            while next < end {
+                tokio::time::sleep_until(next.into()).await;
+                let ok = one(&http, &base, &user, load, n).await;
+                n += 1;
+                if let Some(h) = local.as_mut() {
+                    let _ = h.record(next.elapsed().as_micros().clamp(1, 120_000_000) as u64);
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                next += interval;
+            }
+            if let (Some(l), Ok(mut h)) = (local, hist.lock()) {
+                let _ = h.add(l);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let latency = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    Ok(Outcome { requests: count.load(Ordering::Relaxed), errors: errors.load(Ordering::Relaxed), seconds, latency })
+}

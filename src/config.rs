@@ -52,14 +52,14 @@ pub struct Config {
     #[arg(long, env = "JWT_AUDIENCE", default_value = "todo-graphql", global = true)]
     pub jwt_audience: String,
 
-    /// Access-token lifetime in seconds.
+    /// Access-token lifetime in seconds (at most a year).
     #[arg(long, env = "ACCESS_TOKEN_TTL", default_value_t = 900,
-          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
     pub access_token_ttl: u64,
 
-    /// Refresh-token lifetime in seconds.
+    /// Refresh-token lifetime in seconds (at most ten years).
     #[arg(long, env = "REFRESH_TOKEN_TTL", default_value_t = 1_209_600,
-          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..=315_360_000), global = true)]
     pub refresh_token_ttl: u64,
 
     /// bcrypt cost, 4 to 31.

@@ -43,19 +43,16 @@ impl Limits {
         }
     }
 
-    /// Before a login runs: counts one attempt for the address, and refuses
-    /// while the address or the email is limited (even with the right password).
+    /// Before a login runs: counts one attempt for the address and one
+    /// (provisional) failure for the email, and refuses while either is
+    /// limited (even with the right password).
     pub fn before_login(&self, email_key: &str, client: &str) -> Result<(), Limited> {
-        self.email_failures.check(email_key)?;
-        self.login_ip.check(client)
+        self.login_ip.check(client)?;
+        self.email_failures.attempt(email_key)
     }
 
-    /// A failed login counts against the email.
-    pub fn login_failed(&self, email_key: &str) {
-        self.email_failures.record(email_key);
-    }
-
-    /// A successful login resets the email's count.
+    /// A successful login resets the email's count (a failed one keeps the
+    /// failure `before_login` counted).
     pub fn login_succeeded(&self, email_key: &str) {
         self.email_failures.reset(email_key);
     }
@@ -107,30 +104,26 @@ impl FailureCounter {
         Self { max, window, entries: Mutex::new(LruCache::new(cap)) }
     }
 
-    fn check(&self, key: &str) -> Result<(), Limited> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match entries.peek(key) {
-            Some(&(count, start)) if count >= self.max => match self.window.checked_sub(start.elapsed()) {
-                Some(left) => Err(Limited { retry_after: left.as_secs().max(1) }),
-                None => {
-                    entries.pop(key);
-                    Ok(())
-                }
-            },
-            _ => Ok(()),
-        }
-    }
-
-    fn record(&self, key: &str) {
+    /// Counts an attempt as a failure up front, in the same locked step as
+    /// the check, so simultaneous attempts cannot all slip under the limit
+    /// while their bcrypt checks run; a success then clears the count.
+    fn attempt(&self, key: &str) -> Result<(), Limited> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         match entries.get_mut(key) {
-            Some((count, start)) if start.elapsed() < self.window => *count += 1,
+            Some((count, start)) if start.elapsed() < self.window => {
+                if *count >= self.max {
+                    let left = self.window.saturating_sub(start.elapsed());
+                    return Err(Limited { retry_after: left.as_secs().max(1) });
+                }
+                *count += 1;
+            }
             Some(entry) => *entry = (1, now),
             None => {
                 entries.put(key.to_owned(), (1, now));
             }
         }
+        Ok(())
     }
 
     fn reset(&self, key: &str) {

@@ -22,6 +22,8 @@ use crate::config::Config;
 pub const MIN_REFETCH: Duration = Duration::from_secs(5);
 /// How long one fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest `Cache-Control: max-age` honoured, in seconds.
+const MAX_AGE_CAP: u64 = 86_400;
 /// Largest key set accepted.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -296,8 +298,9 @@ impl ExternalIssuer {
             return Err("key set too large".into());
         }
         let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))?;
-        let mut keys =
-            KeySet { expires: max_age.map(|s| Instant::now() + Duration::from_secs(s)), ..KeySet::default() };
+        // A day at most: an absurd max-age must neither overflow nor pin a key set.
+        let expires = max_age.and_then(|s| Instant::now().checked_add(Duration::from_secs(s.min(MAX_AGE_CAP))));
+        let mut keys = KeySet { expires, ..KeySet::default() };
         for jwk in &set.keys {
             if let Some(key) = usable(jwk) {
                 if let Some(kid) = &jwk.common.key_id {

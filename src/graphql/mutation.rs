@@ -98,14 +98,14 @@ impl Mutation {
             },
             completed: required("completed", input.completed).gql()?,
         };
-        let id = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        let id = task_id(ctx, me, &id).await?;
         Ok(ctx.data_unchecked::<Tasks>().update(me, id, patch).await.gql()?.into())
     }
 
     /// Marks one of the caller's tasks done or not done.
     async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> async_graphql::Result<Task> {
         let me = user_id(ctx)?;
-        let id = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        let id = task_id(ctx, me, &id).await?;
         let patch = TaskPatch { completed: Some(completed), ..TaskPatch::default() };
         Ok(ctx.data_unchecked::<Tasks>().update(me, id, patch).await.gql()?.into())
     }
@@ -113,9 +113,18 @@ impl Mutation {
     /// Deletes one of the caller's tasks and returns its id.
     async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
         let me = user_id(ctx)?;
-        let uuid = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        let uuid = task_id(ctx, me, &id).await?;
         let deleted = ctx.data_unchecked::<Tasks>().delete(me, uuid).await.gql()?;
         Ok(ID(deleted.to_string()))
+    }
+}
+
+/// A task id; one that is not a UUID names no task (`NOT_FOUND`, or
+/// `UNAUTHENTICATED` when the caller's account is gone, like any miss).
+async fn task_id(ctx: &Context<'_>, me: uuid::Uuid, id: &ID) -> async_graphql::Result<uuid::Uuid> {
+    match parse_id(id) {
+        Some(id) => Ok(id),
+        None => Err(to_graphql(ctx.data_unchecked::<Tasks>().missing(me).await)),
     }
 }
 

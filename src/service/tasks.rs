@@ -236,7 +236,7 @@ impl Tasks {
 
     /// Nothing matched: `NotFound`, unless the caller's account itself is
     /// gone, which makes every mutation `Unauthenticated` (CONTRACT §5).
-    async fn missing(&self, owner: Uuid) -> ServiceError {
+    pub async fn missing(&self, owner: Uuid) -> ServiceError {
         match user::Entity::find_by_id(owner).count(&self.db).await {
             Ok(0) => ServiceError::Unauthenticated,
             Ok(_) => ServiceError::NotFound,

@@ -194,6 +194,8 @@ both_backends! {
             format!("mutation {{ updateTask(id: \"{task}\", input: {{title: \"x\"}}) {{ id }} }}"),
             format!("mutation {{ setTaskCompleted(id: \"{task}\", completed: true) {{ id }} }}"),
             format!("mutation {{ deleteTask(id: \"{task}\") }}"),
+            "mutation { deleteTask(id: \"not-a-uuid\") }".to_owned(),
+            "mutation { setTaskCompleted(id: \"not-a-uuid\", completed: true) { id } }".to_owned(),
             "mutation { logout }".to_owned(),
             "mutation { changePassword(input: {currentPassword: \"correct horse battery\", newPassword: \"another password\"}) { accessToken } }".to_owned(),
             "mutation { deleteAccount(password: \"correct horse battery\") }".to_owned(),

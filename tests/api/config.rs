@@ -59,6 +59,14 @@ fn a_malformed_cors_origin_stops_start_up() {
 }
 
 #[test]
+fn a_token_lifetime_beyond_the_bounds_is_refused() {
+    let (ok, _, stderr) = run(&[], &[("ACCESS_TOKEN_TTL", "18446744073709551615")]);
+    assert!(!ok && stderr.contains("access-token-ttl"), "{stderr}");
+    let (ok, _, stderr) = run(&[], &[("REFRESH_TOKEN_TTL", "0")]);
+    assert!(!ok && stderr.contains("refresh-token-ttl"), "{stderr}");
+}
+
+#[test]
 fn a_bcrypt_cost_out_of_range_is_refused() {
     let (ok, _, stderr) = run(&[], &[("BCRYPT_COST", "3")]);
     assert!(!ok && stderr.contains("bcrypt-cost"), "{stderr}");

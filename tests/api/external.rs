@@ -305,6 +305,16 @@ both_backends! {
         assert_401(&me(&plain_app, &sign_with(&a, &c, None, None)).await, "no kid, two keys");
     }
 
+    async fn an_absurd_max_age_is_capped_not_a_crash(b: Backend) {
+        let keys = all_keys();
+        let issuer = Issuer::start(&keys).await;
+        *issuer.cache_control.lock().unwrap() = Some(format!("max-age={}", u64::MAX));
+        let app = app_for(b, &issuer).await;
+        me(&app, &sign(&keys[0], &claims("ba-age", "age@example.com"))).await.ok();
+        me(&app, &sign(&keys[1], &claims("ba-age", "age@example.com"))).await.ok();
+        assert_eq!(issuer.hits(), 1);
+    }
+
     async fn start_up_does_not_wait_for_an_unreachable_issuer(b: Backend) {
         let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/api/auth/jwks", dead.local_addr().unwrap());

@@ -200,6 +200,16 @@ both_backends! {
         assert!(app.services.accounts.passwords().verifications() - before <= 10);
     }
 
+    async fn simultaneous_wrong_logins_cannot_slip_under_the_email_limit(b: Backend) {
+        let app = TestApp::spawn_with(b, |c| c.login_ip_max_attempts = 10_000).await;
+        app.signup("victim@example.com").await;
+        let tries = (0..60).map(|_| app.gql(None, LOGIN, json!({ "e": "victim@example.com", "p": "wrong password" })));
+        let results = futures::future::join_all(tries).await;
+        let failed = results.iter().filter(|r| r.code() == Some("UNAUTHENTICATED")).count();
+        let limited = results.iter().filter(|r| r.code() == Some("TOO_MANY_REQUESTS")).count();
+        assert_eq!((failed, limited), (10, 50), "at most 10 guesses, however they are timed");
+    }
+
     async fn a_successful_login_resets_the_email_count(b: Backend) {
         let app = TestApp::spawn_with(b, |c| c.login_email_max_failures = 3).await;
         app.signup("alice@example.com").await;

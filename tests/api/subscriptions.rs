@@ -118,7 +118,9 @@ both_backends! {
         // The key is case-insensitive, and an empty value is no token.
         assert_eq!(init_with(&app, &[], json!({ "AUTHORIZATION": format!("Bearer {}", s.access) })).await,
                    Frame::Json(json!({ "type": "connection_ack" })));
-        assert_eq!(init_with(&app, &[], json!({ "Authorization": "" })).await, Frame::Json(json!({ "type": "connection_ack" })));
+        for none in [json!({ "Authorization": "" }), json!({ "Authorization": null }), json!({ "authorization": "  " })] {
+            assert_eq!(init_with(&app, &[], none.clone()).await, Frame::Json(json!({ "type": "connection_ack" })), "{none}");
+        }
     }
 
     async fn the_upgrade_header_authenticates_and_the_payload_wins(b: Backend) {
@@ -155,6 +157,16 @@ both_backends! {
         let mut ws = Ws::connect(&app, None).await;
         ws.send(json!({ "type": "connection_init" })).await;
         assert_eq!(ws.next().await, Frame::Close(4429));
+        // Anything that is not a graphql-transport-ws message: 4400 (the
+        // legacy protocol's `start` too, so it cannot dodge the subscription cap).
+        for bad in [json!({ "type": "start", "id": "1", "payload": { "query": "{ __typename }" } }), json!({ "type": "nonsense" })] {
+            let mut ws = Ws::connect(&app, None).await;
+            ws.send(bad.clone()).await;
+            assert_eq!(ws.next().await, Frame::Close(4400), "{bad}");
+        }
+        let mut ws = Ws::open(&app, &[]).await.unwrap();
+        ws.send(json!("not an object")).await;
+        assert_eq!(ws.next().await, Frame::Close(4400));
         // Subscribing before connection_init: 4401.
         let mut ws = Ws::open(&app, &[]).await.unwrap();
         ws.task_events("1").await;

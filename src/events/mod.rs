@@ -52,6 +52,22 @@ pub trait EventBus: Send + Sync {
     fn committed(&self, event: Event);
 }
 
+/// Stages `event` in `txn`, commits, and announces it: the one way a
+/// service finishes a change. Commit and announcement run in a task of
+/// their own, so a request abandoned mid-commit (the client went away)
+/// cannot leave a committed change unannounced.
+pub async fn commit_and_publish(bus: &Arc<dyn EventBus>, txn: DatabaseTransaction, event: Event) -> Result<(), DbErr> {
+    bus.stage(&txn, event).await?;
+    let bus = bus.clone();
+    tokio::spawn(async move {
+        txn.commit().await?;
+        bus.committed(event);
+        Ok(())
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("commit task failed: {e}")))?
+}
+
 /// The bus for this database, wired to `hub`; spawns the PostgreSQL
 /// listener or the in-process dispatcher.
 pub fn bus_for(db: &DatabaseConnection, hub: Arc<Hub>) -> Arc<dyn EventBus> {

@@ -54,10 +54,7 @@ impl Accounts {
     /// their sockets close.
     async fn end_sessions(&self, txn: DatabaseTransaction, user: Uuid) -> Result<(), ServiceError> {
         let event = Event { user, kind: EventKind::SessionsEnded };
-        self.events.stage(&txn, event).await?;
-        txn.commit().await?;
-        self.events.committed(event);
-        Ok(())
+        Ok(crate::events::commit_and_publish(&self.events, txn, event).await?)
     }
 
     /// The password hasher (its counters show how much bcrypt work ran).

@@ -118,10 +118,7 @@ impl Tasks {
 
     /// Stages the event in the transaction, commits, then announces it.
     async fn commit(&self, txn: DatabaseTransaction, event: Event) -> Result<(), ServiceError> {
-        self.events.stage(&txn, event).await?;
-        txn.commit().await?;
-        self.events.committed(event);
-        Ok(())
+        Ok(crate::events::commit_and_publish(&self.events, txn, event).await?)
     }
 
     /// Creates a task owned by `owner`; no input can name another owner.

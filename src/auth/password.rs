@@ -28,7 +28,9 @@ impl Passwords {
     /// Computes the dummy hash once, at the configured cost.
     pub fn new(cost: u32) -> Result<Self, HashError> {
         let dummy = bcrypt::hash("todo-graphql: no such account", cost).map_err(|e| HashError(e.to_string()))?;
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        // Leave one core to everything else, so a login storm queues here
+        // instead of starving task queries.
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1);
         Ok(Self {
             cost,
             permits: Arc::new(Semaphore::new(workers)),

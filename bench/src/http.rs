@@ -144,6 +144,16 @@ async fn one(http: &reqwest::Client, base: &str, user: &User, load: Load, n: u64
     }
 }
 
+/// How a connection paces its requests.
+#[derive(Clone, Copy)]
+enum Pacing {
+    /// As fast as answers come, until the deadline.
+    Closed { deadline: Instant },
+    /// One request per `interval` from `first` (latency counts from each
+    /// scheduled time, so a stall is not hidden), until `end`.
+    Open { first: Instant, interval: Duration, end: Instant },
+}
+
 /// `connections` connections, each as fast as answers come, for `seconds`.
 pub async fn closed_loop(
     base: &str,
@@ -153,40 +163,7 @@ pub async fn closed_loop(
     seconds: f64,
 ) -> anyhow::Result<Outcome> {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?));
-    let (count, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..connections {
-        let (base, user, hist, count, errors) =
-            (base.to_owned(), users[c % users.len()].clone(), hist.clone(), count.clone(), errors.clone());
-        let http = client()?;
-        tasks.push(tokio::spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).ok();
-            let mut n = c as u64;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let ok = one(&http, &base, &user, load, n).await;
-                n += 1;
-                if let Some(h) = local.as_mut() {
-                    let _ = h.record(t.elapsed().as_micros().clamp(1, 120_000_000) as u64);
-                }
-                count.fetch_add(1, Ordering::Relaxed);
-                if !ok {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            if let (Some(l), Ok(mut h)) = (local, hist.lock()) {
-                let _ = h.add(l);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await?;
-    }
-    let seconds = start.elapsed().as_secs_f64();
-    let latency = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
-    Ok(Outcome { requests: count.load(Ordering::Relaxed), errors: errors.load(Ordering::Relaxed), seconds, latency })
+    drive(base, users, connections, load, |_| Pacing::Closed { deadline }).await
 }
 
 /// `connections` connections sending `rate` requests/s in total on a fixed
@@ -199,34 +176,63 @@ pub async fn open_loop(
     rate: f64,
     seconds: f64,
 ) -> anyhow::Result<Outcome> {
-    let per_conn = rate / connections as f64;
-    let interval = Duration::from_secs_f64(1.0 / per_conn);
+    let interval = Duration::from_secs_f64(connections as f64 / rate);
     let start = Instant::now() + Duration::from_millis(200);
     let end = start + Duration::from_secs_f64(seconds);
+    // Spread the connections' first requests over one interval.
+    let pacing =
+        |c: usize| Pacing::Open { first: start + interval.mul_f64(c as f64 / connections as f64), interval, end };
+    let mut outcome = drive(base, users, connections, load, pacing).await?;
+    outcome.seconds = seconds;
+    Ok(outcome)
+}
+
+/// Runs the connections, each paced by `pacing(its index)`, and merges
+/// what they measured.
+async fn drive(
+    base: &str,
+    users: &[User],
+    connections: usize,
+    load: Load,
+    pacing: impl Fn(usize) -> Pacing,
+) -> anyhow::Result<Outcome> {
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?));
     let (count, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
         let (base, user, hist, count, errors) =
             (base.to_owned(), users[c % users.len()].clone(), hist.clone(), count.clone(), errors.clone());
         let http = client()?;
-        // Spread the connections' first requests over one interval.
-        let mut next = start + interval.mul_f64(c as f64 / connections as f64);
+        let pacing = pacing(c);
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).ok();
             let mut n = c as u64;
-            while next < end {
-                tokio::time::sleep_until(next.into()).await;
+            let mut next = match pacing {
+                Pacing::Open { first, .. } => first,
+                Pacing::Closed { .. } => Instant::now(),
+            };
+            loop {
+                let scheduled = match pacing {
+                    Pacing::Closed { deadline } if Instant::now() < deadline => Instant::now(),
+                    Pacing::Open { end, .. } if next < end => {
+                        tokio::time::sleep_until(next.into()).await;
+                        next
+                    }
+                    _ => break,
+                };
                 let ok = one(&http, &base, &user, load, n).await;
                 n += 1;
                 if let Some(h) = local.as_mut() {
-                    let _ = h.record(next.elapsed().as_micros().clamp(1, 120_000_000) as u64);
+                    let _ = h.record(scheduled.elapsed().as_micros().clamp(1, 120_000_000) as u64);
                 }
                 count.fetch_add(1, Ordering::Relaxed);
                 if !ok {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
-                next += interval;
+                if let Pacing::Open { interval, .. } = pacing {
+                    next += interval;
+                }
             }
             if let (Some(l), Ok(mut h)) = (local, hist.lock()) {
                 let _ = h.add(l);
@@ -236,6 +242,7 @@ pub async fn open_loop(
     for t in tasks {
         t.await?;
     }
+    let seconds = started.elapsed().as_secs_f64();
     let latency = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
     Ok(Outcome { requests: count.load(Ordering::Relaxed), errors: errors.load(Ordering::Relaxed), seconds, latency })
 }

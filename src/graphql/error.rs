@@ -79,6 +79,12 @@ pub fn server_error(message: impl Into<String>, error_code: &str) -> ServerError
     error
 }
 
+/// The JSON body of a request refused before GraphQL ran: one error with
+/// `message` and `extensions.code`.
+pub fn error_body(message: &str, error_code: &str) -> serde_json::Value {
+    serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] })
+}
+
 /// The code of an error, if it has one.
 pub fn code_of(error: &ServerError) -> Option<&str> {
     match error.extensions.as_ref()?.get("code")? {

@@ -135,30 +135,26 @@ pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> String {
 
 impl IntoResponse for CallerRejection {
     fn into_response(self) -> Response {
-        if let Self::Internal = self {
-            let body = serde_json::json!({
-                "errors": [{ "message": crate::graphql::error::INTERNAL_MESSAGE,
-                             "extensions": { "code": code::INTERNAL_SERVER_ERROR } }]
-            });
-            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+        use crate::graphql::error::{error_body, INTERNAL_MESSAGE};
+        let (status, challenge, message, error_code) = match self {
+            Self::Multiple => (
+                StatusCode::BAD_REQUEST,
+                Some(r#"Bearer error="invalid_request""#),
+                "Send exactly one Authorization header",
+                code::BAD_REQUEST,
+            ),
+            Self::Invalid(_) => (
+                StatusCode::UNAUTHORIZED,
+                Some(r#"Bearer error="invalid_token""#),
+                "Invalid or expired access token",
+                code::UNAUTHENTICATED,
+            ),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, None, INTERNAL_MESSAGE, code::INTERNAL_SERVER_ERROR),
+        };
+        let mut response = (status, axum::Json(error_body(message, error_code))).into_response();
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
-        let (status, challenge, message) = match self {
-            Self::Multiple => {
-                (StatusCode::BAD_REQUEST, r#"Bearer error="invalid_request""#, "Send exactly one Authorization header")
-            }
-            Self::Invalid(_) | Self::Internal => {
-                (StatusCode::UNAUTHORIZED, r#"Bearer error="invalid_token""#, "Invalid or expired access token")
-            }
-        };
-        let error_code = match status {
-            StatusCode::BAD_REQUEST => code::BAD_REQUEST,
-            _ => code::UNAUTHENTICATED,
-        };
-        let body = serde_json::json!({
-            "errors": [{ "message": message, "extensions": { "code": error_code } }]
-        });
-        let mut response = (status, axum::Json(body)).into_response();
-        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         response
     }
 }

@@ -212,6 +212,6 @@ fn request_error(status: StatusCode, message: &str, media: Media) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR => code::INTERNAL_SERVER_ERROR,
         _ => code::BAD_REQUEST,
     };
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
+    let body = crate::graphql::error::error_body(message, error_code);
     (status, [(CONTENT_TYPE, media.header())], body.to_string()).into_response()
 }

@@ -47,8 +47,14 @@ impl Application {
             .and_then(|c| c.map(auth::ExternalIssuer::new).transpose())
             .map_err(anyhow::Error::msg)?
             .map(Arc::new);
+        // Migrations run through a pool of their own, closed before the
+        // serving pool opens: an SQLite connection that loaded the schema
+        // mid-migration keeps that stale copy and refuses statements the
+        // final schema allows (an upsert naming a unique index made later).
+        let migrator = connect(&config).await?;
+        db::migrate(&migrator).await.context("applying database migrations")?;
+        migrator.close().await.context("closing the migration connection")?;
         let db = connect(&config).await?;
-        db::migrate(&db).await.context("applying database migrations")?;
         let keys = Arc::new(
             Keys::new(
                 &secret,

@@ -35,6 +35,13 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todo.db?mode=rwc", global = true)]
     pub database_url: String,
 
+    /// Connections in the pool: 8 on SQLite, 16 on PostgreSQL unless set.
+    /// Behind several replicas, replicas x this must fit the server's
+    /// `max_connections`.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub database_max_connections: Option<u32>,
+
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8000", global = true)]
     pub bind_addr: SocketAddr,
@@ -214,6 +221,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://todo.db?mode=rwc".into(),
+            database_max_connections: None,
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             jwt_secret: None,
             jwt_issuer: "todo-graphql".into(),

@@ -7,8 +7,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// Opens the pool. SQLite gets WAL, a busy timeout (concurrent writers
 /// wait instead of failing) and foreign keys; every backend gets short
-/// acquire timeouts, so a dead database fails requests fast.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// acquire timeouts, so a dead database fails requests fast. SQLite
+/// connections are not pinged before each use: a local file cannot drop
+/// a connection, and the ping is a round trip to sqlx's worker thread.
+pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
@@ -16,14 +18,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_millis(1500))
         .idle_timeout(Duration::from_secs(300));
     if url.starts_with("sqlite:") {
-        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-        });
+        options
+            .max_connections(max_connections.unwrap_or(8))
+            .min_connections(1)
+            .test_before_acquire(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
     } else {
-        options.max_connections(16).min_connections(1);
+        options.max_connections(max_connections.unwrap_or(16)).min_connections(1);
     }
     Database::connect(options).await
 }

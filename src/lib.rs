@@ -135,7 +135,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
     }
     let kind = if config.is_postgres() { "PostgreSQL" } else { "SQLite" };
-    db::connect(url).await.with_context(|| format!("cannot open the {kind} database"))
+    db::connect(url, config.database_max_connections).await.with_context(|| format!("cannot open the {kind} database"))
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,11 @@ use clap::Parser;
 use todo_graphql::config::{Cli, Command};
 use todo_graphql::{db, graphql, Application};
 
+/// glibc's malloc was a fifth of a `tasks` request's CPU under load
+/// (`perf`, BENCHMARKS.md); mimalloc's thread-local heaps take most of it away.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -8,8 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bytes::Bytes;
 use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
 
 use crate::server::Server;
 
@@ -44,11 +51,6 @@ impl Outcome {
             "ratio_to_healthz": healthz_rps.map(|h| (rps / h * 1000.0).round() / 1000.0),
         })
     }
-}
-
-/// One keep-alive connection.
-pub fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().pool_max_idle_per_host(1).http1_only().tcp_nodelay(true).build()?)
 }
 
 /// Signs up `users` users and gives each `tasks` tasks, through the API
@@ -100,46 +102,123 @@ pub enum Load {
     Login,
 }
 
-async fn one(http: &reqwest::Client, base: &str, user: &User, load: Load, n: u64) -> bool {
-    let gql = format!("{base}/graphql");
-    let body = |q: &str, v: Value| json!({ "query": q, "variables": v });
+/// One keep-alive HTTP/1.1 connection on hyper's bare client: no pool,
+/// URL parsing or redirect logic per request, so the generator leaves as
+/// much of the shared CPU as it can to the server. Reconnects after an error.
+struct Conn {
+    authority: String,
+    host: HeaderValue,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Conn {
+    fn new(base: &str) -> anyhow::Result<Self> {
+        let authority = base.strip_prefix("http://").context("--url must be http://host:port")?.to_owned();
+        let host = HeaderValue::from_str(&authority)?;
+        Ok(Self { authority, host, sender: None })
+    }
+
+    async fn sender(&mut self) -> anyhow::Result<&mut SendRequest<Full<Bytes>>> {
+        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+            let stream = TcpStream::connect(&self.authority).await?;
+            stream.set_nodelay(true)?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            self.sender = Some(sender);
+        }
+        let sender = self.sender.as_mut().context("no connection")?;
+        sender.ready().await?;
+        Ok(sender)
+    }
+
+    /// Status and body of one request; the connection is dropped on error.
+    async fn send(&mut self, request: Request<Full<Bytes>>) -> anyhow::Result<(StatusCode, Bytes)> {
+        let result = async {
+            let response = self.sender().await?.send_request(request).await?;
+            let status = response.status();
+            Ok((status, response.into_body().collect().await?.to_bytes()))
+        }
+        .await;
+        if result.is_err() {
+            self.sender = None;
+        }
+        result
+    }
+
+    fn get(&self, path: &str) -> Request<Full<Bytes>> {
+        let mut r = Request::new(Full::new(Bytes::new()));
+        *r.uri_mut() = Uri::try_from(path).unwrap_or_default();
+        r.headers_mut().insert(HOST, self.host.clone());
+        r
+    }
+
+    fn post(&self, auth: Option<&HeaderValue>, body: Bytes) -> Request<Full<Bytes>> {
+        let mut r = Request::new(Full::new(body));
+        *r.method_mut() = Method::POST;
+        *r.uri_mut() = Uri::from_static("/graphql");
+        let h = r.headers_mut();
+        h.insert(HOST, self.host.clone());
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(auth) = auth {
+            h.insert(AUTHORIZATION, auth.clone());
+        }
+        r
+    }
+}
+
+/// The request bodies of one connection, encoded once.
+struct Bodies {
+    auth: HeaderValue,
+    typename: Bytes,
+    tasks: Bytes,
+    login: Bytes,
+}
+
+impl Bodies {
+    fn of(user: &User) -> anyhow::Result<Self> {
+        let encode = |q: &str, v: Value| Bytes::from(json!({ "query": q, "variables": v }).to_string());
+        Ok(Self {
+            auth: HeaderValue::from_str(&format!("Bearer {}", user.token))?,
+            typename: encode("{ __typename }", json!({})),
+            tasks: encode(TASKS, json!({})),
+            login: encode(
+                "mutation($e: String!) { login(input: {email: $e, password: \"bench password\"}) { accessToken } }",
+                json!({ "e": user.email }),
+            ),
+        })
+    }
+}
+
+async fn one(conn: &mut Conn, bodies: &Bodies, user: &User, load: Load, n: u64) -> bool {
+    let encode = |q: &str, v: Value| Bytes::from(json!({ "query": q, "variables": v }).to_string());
+    let auth = Some(&bodies.auth);
     let request = match load {
-        Load::Healthz => http.get(format!("{base}/healthz")),
-        Load::Typename => http.post(&gql).bearer_auth(&user.token).json(&body("{ __typename }", json!({}))),
-        Load::Tasks => http.post(&gql).bearer_auth(&user.token).json(&body(TASKS, json!({}))),
-        Load::Login => http.post(&gql).json(&body(
-            "mutation($e: String!) { login(input: {email: $e, password: \"bench password\"}) { accessToken } }",
-            json!({ "e": user.email }),
-        )),
+        Load::Healthz => conn.get("/healthz"),
+        Load::Typename => conn.post(auth, bodies.typename.clone()),
+        Load::Tasks => conn.post(auth, bodies.tasks.clone()),
+        Load::Login => conn.post(None, bodies.login.clone()),
         Load::Mixed => {
             let id = user.tasks.get((n as usize) % user.tasks.len().max(1)).cloned().unwrap_or_default();
             match n % 20 {
-                0..=15 => http.post(&gql).bearer_auth(&user.token).json(&body(TASKS, json!({}))),
-                16 => http
-                    .post(&gql)
-                    .bearer_auth(&user.token)
-                    .json(&body("mutation { createTask(input: {title: \"mixed\"}) { id } }", json!({}))),
-                17 | 18 => http.post(&gql).bearer_auth(&user.token).json(&body(
-                    "mutation($id: ID!, $c: Boolean!) { setTaskCompleted(id: $id, completed: $c) { id } }",
-                    json!({ "id": id, "c": n.is_multiple_of(2) }),
-                )),
-                _ => http
-                    .post(&gql)
-                    .bearer_auth(&user.token)
-                    .json(&body("query($id: ID!) { task(id: $id) { id title } }", json!({ "id": id }))),
+                0..=15 => conn.post(auth, bodies.tasks.clone()),
+                16 => conn.post(auth, encode("mutation { createTask(input: {title: \"mixed\"}) { id } }", json!({}))),
+                17 | 18 => conn.post(
+                    auth,
+                    encode(
+                        "mutation($id: ID!, $c: Boolean!) { setTaskCompleted(id: $id, completed: $c) { id } }",
+                        json!({ "id": id, "c": n.is_multiple_of(2) }),
+                    ),
+                ),
+                _ => conn.post(auth, encode("query($id: ID!) { task(id: $id) { id title } }", json!({ "id": id }))),
             }
         }
     };
-    match request.send().await {
-        Ok(r) if r.status().is_success() => match r.bytes().await {
-            // A GraphQL error is an error here too (a login storm expects them).
-            Ok(b) => matches!(load, Load::Login | Load::Healthz) || !b.windows(9).any(|w| w == b"\"errors\":"),
-            Err(_) => false,
-        },
-        Ok(r) => {
-            let _ = r.bytes().await;
-            matches!(load, Load::Login)
+    match conn.send(request).await {
+        // A GraphQL error is an error here too (a login storm expects them).
+        Ok((status, body)) if status.is_success() => {
+            matches!(load, Load::Login | Load::Healthz) || !body.windows(9).any(|w| w == b"\"errors\":")
         }
+        Ok(_) => matches!(load, Load::Login),
         Err(_) => false,
     }
 }
@@ -201,9 +280,9 @@ async fn drive(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (base, user, hist, count, errors) =
-            (base.to_owned(), users[c % users.len()].clone(), hist.clone(), count.clone(), errors.clone());
-        let http = client()?;
+        let (user, hist, count, errors) = (users[c % users.len()].clone(), hist.clone(), count.clone(), errors.clone());
+        let mut conn = Conn::new(base)?;
+        let bodies = Bodies::of(&user)?;
         let pacing = pacing(c);
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).ok();
@@ -221,7 +300,7 @@ async fn drive(
                     }
                     _ => break,
                 };
-                let ok = one(&http, &base, &user, load, n).await;
+                let ok = one(&mut conn, &bodies, &user, load, n).await;
                 n += 1;
                 if let Some(h) = local.as_mut() {
                     let _ = h.record(scheduled.elapsed().as_micros().clamp(1, 120_000_000) as u64);

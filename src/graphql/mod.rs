@@ -1,5 +1,6 @@
 //! The GraphQL schema: roots, types, the guard, limits and error codes.
 
+pub mod document_cache;
 pub mod error;
 pub mod guard;
 pub mod mutation;
@@ -88,6 +89,7 @@ pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSch
         .data(services.tasks)
         .data(hub)
         .extension(error::ErrorCodes)
+        .extension(document_cache::DocumentCache::default())
         .extension(guard::DenyByDefault)
         .limit_depth(config.graphql_max_depth)
         .limit_complexity(config.graphql_max_complexity)

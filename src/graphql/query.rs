@@ -45,7 +45,9 @@ impl Query {
         let filter = filter.unwrap_or_default().into();
         let order = order_by.map(Into::into).unwrap_or_default();
         let args = PageArgs { first, after, last, before };
-        let page = ctx.data_unchecked::<Tasks>().page(me, &filter, order, &args).await.gql()?;
+        // Counted in the page's own statement only when the client asked.
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let page = ctx.data_unchecked::<Tasks>().page(me, &filter, order, &args, with_total).await.gql()?;
         Ok(TaskConnection::new(page, me, filter))
     }
 }

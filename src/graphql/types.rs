@@ -224,19 +224,28 @@ pub struct TaskEdge {
 #[graphql(complex)]
 pub struct TaskConnection {
     pub edges: Vec<TaskEdge>,
-    pub nodes: Vec<Task>,
     pub page_info: PageInfo,
     #[graphql(skip)]
     pub owner: Uuid,
     #[graphql(skip)]
     pub filter: tasks::TaskFilter,
+    #[graphql(skip)]
+    pub total: Option<u64>,
 }
 
 #[ComplexObject]
 impl TaskConnection {
+    /// The tasks of `edges`, without their cursors.
+    async fn nodes(&self) -> Vec<&Task> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
     /// How many tasks match the filter, over all pages (counted only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let n = ctx.data_unchecked::<Tasks>().count(self.owner, &self.filter).await.gql()?;
+        let n = match self.total {
+            Some(n) => n,
+            None => ctx.data_unchecked::<Tasks>().count(self.owner, &self.filter).await.gql()?,
+        };
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 }
@@ -251,7 +260,6 @@ impl TaskConnection {
         };
         let edges: Vec<TaskEdge> =
             page.items.into_iter().map(|(cursor, t)| TaskEdge { cursor, node: t.into() }).collect();
-        let nodes = edges.iter().map(|e| e.node.clone()).collect();
-        Self { edges, nodes, page_info, owner, filter }
+        Self { edges, page_info, owner, filter, total: page.total }
     }
 }

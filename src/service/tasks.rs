@@ -6,12 +6,13 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use entity::{task, user};
-use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::{Asterisk, Expr, LikeExpr, SimpleExpr};
 use std::sync::Arc;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SqlErr,
+    TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -96,6 +97,9 @@ pub struct Page {
     pub items: Vec<(String, task::Model)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
+    /// Every task matching the filter, when asked for and known from the
+    /// page's own statement.
+    pub total: Option<u64>,
 }
 
 /// Task operations over one database.
@@ -246,13 +250,17 @@ impl Tasks {
         Ok(filtered(owner, filter).count(&self.db).await?)
     }
 
-    /// One window of `owner`'s tasks by keyset pagination.
+    /// One window of `owner`'s tasks by keyset pagination. With
+    /// `with_total`, the same statement also counts every task matching the
+    /// filter (a scalar subquery the database runs once), so a page and its
+    /// `totalCount` cost one round trip.
     pub async fn page(
         &self,
         owner: Uuid,
         filter: &TaskFilter,
         order: TaskOrder,
         args: &PageArgs,
+        with_total: bool,
     ) -> Result<Page, ServiceError> {
         let window = Window::new(order, args)?;
         // Walking backwards (`last`) reads in the opposite direction, then flips.
@@ -260,15 +268,31 @@ impl Tasks {
         let key = order.field.column();
 
         let mut query = filtered(owner, filter);
+        if with_total {
+            let count = filtered(owner, filter).select_only().expr(Expr::col(Asterisk).count()).into_query();
+            query = query.expr_as(SimpleExpr::SubQuery(None, Box::new(count.into_sub_query_statement())), TOTAL);
+        }
         if let Some(cursor) = &window.cursor {
             query = query.filter(cursor.beyond(order.field, read_dir));
         }
-        let mut rows = query
+        let statement = query
             .order_by(key, read_dir.sql())
             .order_by(task::Column::Id, read_dir.sql())
             .limit(window.size + 1)
-            .all(&self.db)
-            .await?;
+            .build(self.db.get_database_backend());
+        let results = self.db.query_all(statement).await?;
+        let mut total = None;
+        let mut rows = Vec::with_capacity(results.len());
+        for row in &results {
+            if with_total && total.is_none() {
+                total = Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0));
+            }
+            rows.push(task::Model::from_query_result(row, "")?);
+        }
+        // No row carried the count: from the start, that means none match.
+        if with_total && rows.is_empty() && window.cursor.is_none() {
+            total = Some(0);
+        }
         let more = rows.len() as u64 > window.size;
         rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
         if window.backward {
@@ -289,9 +313,12 @@ impl Tasks {
         };
         let (has_next_page, has_previous_page) = if window.backward { (behind, more) } else { (more, behind) };
         let items = rows.into_iter().map(|t| (Cursor::of(order.field, &t).encode(), t)).collect();
-        Ok(Page { items, has_next_page, has_previous_page })
+        Ok(Page { items, has_next_page, has_previous_page, total })
     }
 }
+
+/// The column alias of the count riding along with a page.
+const TOTAL: &str = "total_count";
 
 fn owned(owner: Uuid) -> Select<task::Entity> {
     task::Entity::find().filter(task::Column::OwnerId.eq(owner))

@@ -67,6 +67,12 @@ fn a_token_lifetime_beyond_the_bounds_is_refused() {
 }
 
 #[test]
+fn a_pool_size_out_of_range_is_refused() {
+    let (ok, _, stderr) = run(&[], &[("DATABASE_MAX_CONNECTIONS", "0")]);
+    assert!(!ok && stderr.contains("database-max-connections"), "{stderr}");
+}
+
+#[test]
 fn a_bcrypt_cost_out_of_range_is_refused() {
     let (ok, _, stderr) = run(&[], &[("BCRYPT_COST", "3")]);
     assert!(!ok && stderr.contains("bcrypt-cost"), "{stderr}");

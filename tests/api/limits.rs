@@ -81,6 +81,23 @@ fn codes(r: &Gql) -> Vec<String> {
 }
 
 both_backends! {
+    async fn a_document_seen_before_is_still_validated_against_its_variables(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let doc = "query($n: Int!) { tasks(first: $n) { totalCount } }";
+        for _ in 0..3 {
+            let r = app.gql(Some(&s.access), doc, json!({ "n": "twenty" })).await;
+            assert!(matches!(r.code(), Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")), "{}", r.body);
+            assert_eq!(app.gql(Some(&s.access), doc, json!({ "n": 5 })).await.ok()["tasks"]["totalCount"], 0);
+            app.gql(Some(&s.access), doc, json!({ "n": 101 })).await.assert_code("BAD_USER_INPUT");
+        }
+        // A document that failed to parse keeps failing; one that parsed keeps its limits.
+        for _ in 0..2 {
+            app.gql(Some(&s.access), "{ tasks { totalCount }", json!({})).await.assert_code("GRAPHQL_PARSE_FAILED");
+            app.gql(None, &nested(30), json!({})).await.assert_code("GRAPHQL_VALIDATION_FAILED");
+        }
+    }
+
     async fn the_standard_introspection_query_passes_and_a_depth_30_query_does_not(b: Backend) {
         let app = TestApp::spawn(b).await;
         let r = app.gql(None, GRAPHIQL_INTROSPECTION, json!({})).await;

@@ -64,6 +64,40 @@ fn ids(nodes: &[Value]) -> Vec<String> {
 }
 
 both_backends! {
+    async fn total_count_is_the_whole_filtered_set_on_every_page(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let other = app.signup("bob@example.com").await;
+        seed(&app, &s.access, (0..7).map(|i| if i % 2 == 0 { format!("milk {i}") } else { format!("bread {i}") })).await;
+        seed(&app, &other.access, (0..5).map(|i| format!("milk {i}"))).await;
+        let milk = json!({ "search": "MILK" });
+        for (filter, total) in [(json!(null), 7), (milk.clone(), 4), (json!({ "search": "cheese" }), 0)] {
+            // Forward to one page past the end (an empty page after a cursor), then backward.
+            let mut after = Value::Null;
+            loop {
+                let r = app.gql(Some(&s.access), PAGE, json!({ "first": 2, "after": after, "f": filter })).await;
+                let t = r.ok()["tasks"].clone();
+                assert_eq!(t["totalCount"], total, "filter {filter}, after {after}");
+                if t["edges"].as_array().unwrap().is_empty() {
+                    break;
+                }
+                after = t["pageInfo"]["endCursor"].clone();
+            }
+            let r = app.gql(Some(&s.access), PAGE, json!({ "last": 3, "f": filter })).await;
+            assert_eq!(r.ok()["tasks"]["totalCount"], total);
+        }
+        // Asked through an alias and a fragment, it is still counted.
+        let r = app
+            .gql(
+                Some(&s.access),
+                "query($f: TaskFilter) { tasks(first: 1, filter: $f) { ... on TaskConnection { n: totalCount } nodes { id } } }",
+                json!({ "f": milk }),
+            )
+            .await;
+        assert_eq!(r.ok()["tasks"]["n"], 4);
+        assert_eq!(r.ok()["tasks"]["nodes"].as_array().unwrap().len(), 1);
+    }
+
     async fn pages_never_repeat_or_skip_a_task_in_either_direction(b: Backend) {
         let app = TestApp::spawn(b).await;
         let s = app.signup("alice@example.com").await;

@@ -31,7 +31,8 @@ pub async fn run(server: &Server, args: &Args) -> anyhow::Result<Value> {
     let per_user = (args.sockets / users).max(1);
 
     let mut tokens = Vec::with_capacity(users);
-    let run_id = std::process::id();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let run_id = format!("{}-{nanos}", std::process::id());
     for i in 0..users {
         let r: Value = http
             .post(&gql)

@@ -57,7 +57,9 @@ impl Outcome {
 /// (ten aliased `createTask` per request).
 pub async fn seed(server: &Server, users: usize, tasks: usize) -> anyhow::Result<Vec<User>> {
     let gql = format!("{}/graphql", server.base);
-    let run = std::process::id();
+    // Unique per call: on PostgreSQL every scenario's server shares one database.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let run = format!("{}-{nanos}", std::process::id());
     let mut out = Vec::with_capacity(users);
     let http = reqwest::Client::new();
     for chunk in (0..users).collect::<Vec<_>>().chunks(16) {

@@ -1,10 +1,14 @@
-//! bcrypt hashing on the blocking pool, behind a bound, so a burst of
-//! logins queues instead of stalling task queries on the async executor.
+//! bcrypt hashing on a few threads of its own, at the lowest CPU priority:
+//! a burst of logins queues there and takes the CPU that task queries leave,
+//! instead of stalling them (the `storm` benchmark).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Password hashing failed for a reason that is not the user's.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +19,8 @@ pub struct HashError(String);
 #[derive(Clone)]
 pub struct Passwords {
     cost: u32,
-    permits: Arc<Semaphore>,
+    /// The queue of the hashing threads; they end when the last clone goes.
+    jobs: Arc<Mutex<Sender<Job>>>,
     /// Hash of a password nobody knows, verified for unknown emails so a
     /// login takes the same time whether or not the account exists.
     dummy_hash: Arc<str>,
@@ -31,12 +36,16 @@ impl Passwords {
         // Leave one core to everything else, so a login storm queues here
         // instead of starving task queries.
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1);
-        Ok(Self {
-            cost,
-            permits: Arc::new(Semaphore::new(workers)),
-            dummy_hash: dummy.into(),
-            verifications: Arc::default(),
-        })
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..workers {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name("bcrypt".into())
+                .spawn(move || work(&queue))
+                .map_err(|e| HashError(format!("starting a hashing thread: {e}")))?;
+        }
+        Ok(Self { cost, jobs: Arc::new(Mutex::new(jobs)), dummy_hash: dummy.into(), verifications: Arc::default() })
     }
 
     /// bcrypt hash of `password` (already validated to at most 72 bytes).
@@ -64,10 +73,37 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError(e.to_string()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| HashError(e.to_string()))?
-            .map_err(|e| HashError(e.to_string()))
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The asker may have gone (request abandoned); nothing to tell.
+            let _ = done.send(work());
+        });
+        let sent = self.jobs.lock().map_err(|_| HashError("hashing queue poisoned".into()))?.send(job);
+        sent.map_err(|_| HashError("hashing threads gone".into()))?;
+        result.await.map_err(|_| HashError("hashing thread failed".into()))?.map_err(|e| HashError(e.to_string()))
+    }
+}
+
+/// One hashing thread: Linux's `SCHED_IDLE` policy (any other runnable
+/// thread preempts it at once), then jobs until the queue closes. The
+/// scheduler still gives such a thread a small share under contention, so
+/// logins slow down during a storm but never starve.
+fn work(queue: &Mutex<Receiver<Job>>) {
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(e) =
+        thread_priority::set_thread_priority_and_policy(thread_priority::thread_native_id(), ThreadPriority::Min, idle)
+    {
+        tracing::warn!(error = %e, "bcrypt threads keep normal priority");
+    }
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
     }
 }

@@ -200,3 +200,26 @@ async fn the_event_listener_reconnects_after_the_database_returns() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// bcrypt runs on threads named `bcrypt` under Linux's `SCHED_IDLE` policy
+/// (5), so a login storm only takes CPU that task queries leave.
+#[test]
+fn password_hashing_threads_run_at_idle_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]);
+    let tasks = std::path::PathBuf::from(format!("/proc/{}/task", server.child.id()));
+    let policies: Vec<String> = std::fs::read_dir(&tasks)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "bcrypt"))
+        .filter_map(|t| std::fs::read_to_string(t.path().join("sched")).ok())
+        .filter_map(|s| {
+            s.lines().find(|l| l.starts_with("policy")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .collect();
+    assert!(!policies.is_empty(), "no bcrypt thread: {}", server.log_text());
+    assert!(policies.iter().all(|p| p == "5"), "policies {policies:?}");
+    // The other threads keep the normal policy (0).
+    let main = std::fs::read_to_string(tasks.join(server.child.id().to_string()).join("sched")).unwrap();
+    assert!(main.lines().any(|l| l.starts_with("policy") && l.trim_end().ends_with(" 0")), "{main}");
+}

@@ -31,19 +31,9 @@ pub async fn run(server: &Server, args: &Args) -> anyhow::Result<Value> {
     let per_user = (args.sockets / users).max(1);
 
     let mut tokens = Vec::with_capacity(users);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let run_id = format!("{}-{nanos}", std::process::id());
+    let run_id = crate::http::unique_tag();
     for i in 0..users {
-        let r: Value = http
-            .post(&gql)
-            .json(&json!({ "query": "mutation($e: String!) { signup(input: {email: $e, password: \"bench password\"}) { accessToken } }",
-                           "variables": { "e": format!("fanout-{run_id}-{i}@example.com") } }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = r["data"]["signup"]["accessToken"].as_str().with_context(|| format!("signup failed: {r}"))?;
-        tokens.push(token.to_owned());
+        tokens.push(crate::http::signup(&http, &gql, &format!("fanout-{run_id}-{i}@example.com")).await?);
     }
 
     let rss_before = server.rss_kib();

@@ -53,13 +53,31 @@ impl Outcome {
     }
 }
 
+/// A tag for seeded emails, unique per call: on PostgreSQL every
+/// scenario's server shares one database.
+pub fn unique_tag() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// A GraphQL request body.
+fn encode(query: &str, variables: Value) -> Bytes {
+    Bytes::from(json!({ "query": query, "variables": variables }).to_string())
+}
+
+/// Signs one user up; its access token.
+pub async fn signup(http: &reqwest::Client, gql: &str, email: &str) -> anyhow::Result<String> {
+    let query = "mutation($e: String!) { signup(input: {email: $e, password: \"bench password\"}) { accessToken } }";
+    let r: Value =
+        http.post(gql).json(&json!({ "query": query, "variables": { "e": email } })).send().await?.json().await?;
+    Ok(r["data"]["signup"]["accessToken"].as_str().with_context(|| format!("signup: {r}"))?.to_owned())
+}
+
 /// Signs up `users` users and gives each `tasks` tasks, through the API
 /// (ten aliased `createTask` per request).
 pub async fn seed(server: &Server, users: usize, tasks: usize) -> anyhow::Result<Vec<User>> {
     let gql = format!("{}/graphql", server.base);
-    // Unique per call: on PostgreSQL every scenario's server shares one database.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let run = format!("{}-{nanos}", std::process::id());
+    let run = unique_tag();
     let mut out = Vec::with_capacity(users);
     let http = reqwest::Client::new();
     for chunk in (0..users).collect::<Vec<_>>().chunks(16) {
@@ -68,18 +86,30 @@ pub async fn seed(server: &Server, users: usize, tasks: usize) -> anyhow::Result
             let email = format!("bench-{run}-{i}@example.com");
             async move {
                 let email = email;
-                let r: Value = http
-                    .post(&gql)
-                    .json(&json!({ "query": "mutation($e: String!) { signup(input: {email: $e, password: \"bench password\"}) { accessToken } }", "variables": { "e": &email } }))
-                    .send().await?.json().await?;
-                let token = r["data"]["signup"]["accessToken"].as_str().with_context(|| format!("signup: {r}"))?.to_owned();
+                let token = signup(&http, &gql, &email).await?;
                 let mut ids = Vec::new();
                 for batch in 0..tasks.div_ceil(10) {
                     let n = 10.min(tasks - batch * 10);
-                    let doc = (0..n).map(|k| format!("t{k}: createTask(input: {{title: \"task {batch}-{k}\"}}) {{ id }}")).collect::<Vec<_>>().join(" ");
-                    let r: Value = http.post(&gql).bearer_auth(&token).json(&json!({ "query": format!("mutation {{ {doc} }}") })).send().await?.json().await?;
+                    let doc = (0..n)
+                        .map(|k| format!("t{k}: createTask(input: {{title: \"task {batch}-{k}\"}}) {{ id }}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let r: Value = http
+                        .post(&gql)
+                        .bearer_auth(&token)
+                        .json(&json!({ "query": format!("mutation {{ {doc} }}") }))
+                        .send()
+                        .await?
+                        .json()
+                        .await?;
                     if ids.len() < 20 {
-                        ids.extend(r["data"].as_object().into_iter().flatten().filter_map(|(_, v)| v["id"].as_str().map(str::to_owned)));
+                        ids.extend(
+                            r["data"]
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|(_, v)| v["id"].as_str().map(str::to_owned)),
+                        );
                     }
                 }
                 anyhow::Ok(User { email: email.clone(), token, tasks: ids })
@@ -178,7 +208,6 @@ struct Bodies {
 
 impl Bodies {
     fn of(user: &User) -> anyhow::Result<Self> {
-        let encode = |q: &str, v: Value| Bytes::from(json!({ "query": q, "variables": v }).to_string());
         Ok(Self {
             auth: HeaderValue::from_str(&format!("Bearer {}", user.token))?,
             typename: encode("{ __typename }", json!({})),
@@ -192,7 +221,6 @@ impl Bodies {
 }
 
 async fn one(conn: &mut Conn, bodies: &Bodies, user: &User, load: Load, n: u64) -> bool {
-    let encode = |q: &str, v: Value| Bytes::from(json!({ "query": q, "variables": v }).to_string());
     let auth = Some(&bodies.auth);
     let request = match load {
         Load::Healthz => conn.get("/healthz"),

@@ -20,7 +20,7 @@ pub struct HashError(String);
 pub struct Passwords {
     cost: u32,
     /// The queue of the hashing threads; they end when the last clone goes.
-    jobs: Arc<Mutex<Sender<Job>>>,
+    jobs: Sender<Job>,
     /// Hash of a password nobody knows, verified for unknown emails so a
     /// login takes the same time whether or not the account exists.
     dummy_hash: Arc<str>,
@@ -45,7 +45,7 @@ impl Passwords {
                 .spawn(move || work(&queue))
                 .map_err(|e| HashError(format!("starting a hashing thread: {e}")))?;
         }
-        Ok(Self { cost, jobs: Arc::new(Mutex::new(jobs)), dummy_hash: dummy.into(), verifications: Arc::default() })
+        Ok(Self { cost, jobs, dummy_hash: dummy.into(), verifications: Arc::default() })
     }
 
     /// bcrypt hash of `password` (already validated to at most 72 bytes).
@@ -78,8 +78,7 @@ impl Passwords {
             // The asker may have gone (request abandoned); nothing to tell.
             let _ = done.send(work());
         });
-        let sent = self.jobs.lock().map_err(|_| HashError("hashing queue poisoned".into()))?.send(job);
-        sent.map_err(|_| HashError("hashing threads gone".into()))?;
+        self.jobs.send(job).map_err(|_| HashError("hashing threads gone".into()))?;
         result.await.map_err(|_| HashError("hashing thread failed".into()))?.map_err(|e| HashError(e.to_string()))
     }
 }

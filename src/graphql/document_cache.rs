@@ -40,16 +40,6 @@ impl DocumentCache {
             documents.put(query.into(), document.clone());
         }
     }
-
-    /// Documents held now.
-    pub fn len(&self) -> usize {
-        self.documents.lock().map(|d| d.len()).unwrap_or(0)
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl ExtensionFactory for DocumentCache {

@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::auth::{AuthError, Caller, Principal, Verified};
+use crate::auth::{AuthError, Caller, ExternalIdentity, Principal, Verified};
 use crate::graphql::error::code;
 use crate::service::ServiceError;
 
@@ -69,20 +69,24 @@ impl FromRequestParts<AppState> for ResolvedCaller {
 async fn resolve(state: &AppState, token: &str) -> Result<Caller, CallerRejection> {
     match state.verifier.verify(token).await.map_err(CallerRejection::Invalid)? {
         Verified::Own(principal) => Ok(Caller::User(principal)),
-        Verified::External(identity) => match state.accounts.external_user(&identity).await {
-            Ok(user_id) => Ok(Caller::User(Principal {
-                user_id,
-                token_version: None,
-                expires_at: identity.expires_at,
-                external: true,
-            })),
-            // The token is sound but its email claim is not (CONTRACT §8: 401).
-            Err(ServiceError::BadInput { .. }) => Err(CallerRejection::Invalid(AuthError::BadClaims)),
-            Err(e) => {
-                tracing::error!(error = %e, "mapping an external identity failed");
-                Err(CallerRejection::Internal)
-            }
-        },
+        Verified::External(identity) => external_principal(state, &identity).await.map(Caller::User),
+    }
+}
+
+/// The local user of a verified external identity, found or made: shared
+/// by the HTTP edge and the WebSocket door.
+pub(crate) async fn external_principal(
+    state: &AppState,
+    identity: &ExternalIdentity,
+) -> Result<Principal, CallerRejection> {
+    match state.accounts.external_user(identity).await {
+        Ok(user_id) => Ok(Principal { user_id, token_version: None, expires_at: identity.expires_at, external: true }),
+        // The token is sound but its email claim is not (CONTRACT §8: 401).
+        Err(ServiceError::BadInput { .. }) => Err(CallerRejection::Invalid(AuthError::BadClaims)),
+        Err(e) => {
+            tracing::error!(error = %e, "mapping an external identity failed");
+            Err(CallerRejection::Internal)
+        }
     }
 }
 

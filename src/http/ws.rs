@@ -23,7 +23,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::caller::{bearer, bearer_token, client_addr, CallerRejection};
+use super::caller::{bearer, bearer_token, client_addr, external_principal, CallerRejection};
 use super::AppState;
 use crate::auth::{Caller, Principal, Verified};
 use crate::graphql::RequestMeta;
@@ -205,11 +205,8 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
 
     // The token's `exp` to the millisecond: no leeway on an open socket.
     let expiry = principal.as_ref().map(|p| {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let exp_ms = u64::try_from(p.expires_at).unwrap_or(0).saturating_mul(1000);
-        tokio::time::Instant::now() + Duration::from_millis(exp_ms.saturating_sub(now_ms))
+        let left_ms = p.expires_at.saturating_mul(1000).saturating_sub(crate::service::now_ms());
+        tokio::time::Instant::now() + Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
     });
     let session_end = async {
         match ticket.as_mut() {
@@ -295,7 +292,7 @@ fn admit(text: String, active: &Mutex<HashSet<String>>, max: usize, out: &mpsc::
         (Some("subscribe"), Some(id)) if !active.contains(&id) && active.len() >= max => {
             let error = json!({ "type": "error", "id": id, "payload": [{
                 "message": format!("At most {max} active subscriptions per socket"),
-                "extensions": { "code": "TOO_MANY_REQUESTS" } }] });
+                "extensions": { "code": crate::graphql::error::code::TOO_MANY_REQUESTS } }] });
             let _ = out.try_send(Out::Text(error.to_string()));
             None
         }
@@ -365,11 +362,11 @@ async fn authenticate(
             if identity.expires_at <= now {
                 return Err("expired".into());
             }
-            let user_id = state.accounts.external_user(&identity).await.map_err(|e| e.to_string())?;
-            Ok(Some((
-                Principal { user_id, token_version: None, expires_at: identity.expires_at, external: true },
-                None,
-            )))
+            let principal = external_principal(state, &identity).await.map_err(|e| match e {
+                CallerRejection::Invalid(reason) => reason.to_string(),
+                _ => "mapping the external identity failed".to_owned(),
+            })?;
+            Ok(Some((principal, None)))
         }
     }
 }

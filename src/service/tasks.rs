@@ -281,18 +281,14 @@ impl Tasks {
             .limit(window.size + 1)
             .build(self.db.get_database_backend());
         let results = self.db.query_all(statement).await?;
-        let mut total = None;
-        let mut rows = Vec::with_capacity(results.len());
-        for row in &results {
-            if with_total && total.is_none() {
-                total = Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0));
-            }
-            rows.push(task::Model::from_query_result(row, "")?);
-        }
-        // No row carried the count: from the start, that means none match.
-        if with_total && rows.is_empty() && window.cursor.is_none() {
-            total = Some(0);
-        }
+        let total = match results.first() {
+            _ if !with_total => None,
+            Some(row) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
+            // No row carried the count: from the start, that means none match.
+            None => window.cursor.is_none().then_some(0),
+        };
+        let mut rows =
+            results.iter().map(|row| task::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
         let more = rows.len() as u64 > window.size;
         rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
         if window.backward {

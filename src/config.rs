@@ -89,13 +89,19 @@ pub struct Config {
           action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 
-    /// Maximum depth of a GraphQL document.
+    /// Maximum depth of a GraphQL document (fragments included).
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 16, global = true)]
     pub graphql_max_depth: usize,
 
-    /// Maximum complexity (fields, aliases included) of a GraphQL document.
+    /// Maximum complexity of a GraphQL document: its fields as it would
+    /// run (aliases, `__typename` and fragments included).
     #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 1000, global = true)]
     pub graphql_max_complexity: usize,
+
+    /// Maximum aliased fields in one GraphQL document, counted as it would
+    /// run (fragments included).
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub graphql_max_aliases: usize,
 
     /// Maximum number of operations in one batched request.
     #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value_t = 10, global = true)]
@@ -234,6 +240,7 @@ impl Default for Config {
             graphiql: true,
             graphql_max_depth: 16,
             graphql_max_complexity: 1000,
+            graphql_max_aliases: 30,
             graphql_max_batch: 10,
             graphql_max_directives: 8,
             max_body_bytes: 64 * 1024,

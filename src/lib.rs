@@ -71,6 +71,7 @@ impl Application {
         let schema = graphql::schema_from(services.clone(), hub.clone(), &config);
         let state = AppState {
             schema,
+            guard: Arc::new(graphql::document_guard(&config)),
             verifier: Verifier::new(keys, external),
             accounts: services.accounts.clone(),
             db: db.clone(),

@@ -21,6 +21,45 @@ pub mod code {
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     /// Not a GraphQL request at all (bad JSON, too large a batch).
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// `operationName` names no operation of the document.
+    pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
+}
+
+/// A refusal of the document guard as the error a client sees.
+impl From<super::document_guard::Refusal> for ServerError {
+    fn from(refusal: super::document_guard::Refusal) -> Self {
+        use super::document_guard::Refusal;
+        let (message, pos, error_code) = match refusal {
+            Refusal::Parse { message, pos } => (message, pos, code::GRAPHQL_PARSE_FAILED),
+            Refusal::Validation { message, pos } => (message, pos, code::GRAPHQL_VALIDATION_FAILED),
+            Refusal::BadRequest(message) => (message, None, code::BAD_REQUEST),
+        };
+        ServerError { locations: pos.into_iter().collect(), ..server_error(message, error_code) }
+    }
+}
+
+/// At most this many errors in one response (CONTRACT §7).
+pub const MAX_ERRORS: usize = 100;
+/// At most this many bytes of error messages in one response.
+pub const MAX_ERROR_BYTES: usize = 1024 * 1024;
+
+/// Keeps a response's errors within [`MAX_ERRORS`] and [`MAX_ERROR_BYTES`]:
+/// whatever a document holds, the answer stays small.
+pub fn cap_errors(errors: &mut Vec<ServerError>) {
+    let mut bytes = 0usize;
+    let keep = errors
+        .iter()
+        .take(MAX_ERRORS)
+        .take_while(|e| {
+            bytes = bytes.saturating_add(e.message.len() + 64);
+            bytes <= MAX_ERROR_BYTES
+        })
+        .count();
+    if keep < errors.len() {
+        errors.truncate(keep.saturating_sub(1));
+        let first = errors.first().and_then(code_of).unwrap_or(code::GRAPHQL_VALIDATION_FAILED).to_owned();
+        errors.push(server_error(format!("Too many errors; the first {} are shown.", errors.len()), &first));
+    }
 }
 
 /// The message of every unexpected failure.

@@ -1,10 +1,13 @@
 //! The GraphQL schema: roots, types, the guard, limits and error codes.
 
 pub mod document_cache;
+pub mod document_guard;
 pub mod error;
 pub mod guard;
 pub mod mutation;
 pub mod query;
+pub mod response;
+pub mod shape;
 pub mod subscription;
 pub mod types;
 
@@ -89,16 +92,26 @@ pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSch
         .data(services.tasks)
         .data(hub)
         .extension(error::ErrorCodes)
-        .extension(document_cache::DocumentCache::default())
         .extension(guard::DenyByDefault)
-        .limit_depth(config.graphql_max_depth)
-        .limit_complexity(config.graphql_max_complexity)
+        // Depth and complexity are counted by the document guard at the
+        // edge, fragments once each; async-graphql's own counters expand
+        // every spread. Its recursion bound stays as a second line.
         .limit_directives(config.graphql_max_directives)
-        .limit_recursive_depth(32);
+        .limit_recursive_depth(document_guard::MAX_NESTING + 2);
     if !config.graphql_introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
+}
+
+/// The document guard for `config`'s limits (CONTRACT §7).
+pub fn document_guard(config: &Config) -> document_guard::DocumentGuard {
+    document_guard::DocumentGuard::new(document_guard::Limits {
+        depth: config.graphql_max_depth,
+        complexity: config.graphql_max_complexity,
+        aliases: config.graphql_max_aliases,
+        password_fields: 3,
+    })
 }
 
 /// The SDL of the schema, fields sorted: what `export-schema` prints and

@@ -2,7 +2,7 @@
 //! `GET /graphql` (queries only), with CONTRACT §5's status rules.
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{BatchRequest, BatchResponse, Request, Value};
+use async_graphql::{BatchRequest, Request, Value};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::caller::ResolvedCaller;
 use super::{graphiql, AppState};
+use crate::graphql::document_guard;
 use crate::graphql::error::{code, code_of};
+use crate::graphql::response::{self, Outcome};
 use crate::graphql::RequestMeta;
 
 /// The response media type of the GraphQL-over-HTTP specification.
@@ -24,6 +26,10 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
     if !is_json(&headers) {
         return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send GraphQL requests as application/json", media);
     }
+    // Nesting is bounded before serde (and everything after it) recurses.
+    if let Err(refusal) = document_guard::check_json_nesting(&body) {
+        return request_error(StatusCode::BAD_REQUEST, &refusal.to_string(), media);
+    }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {
@@ -32,20 +38,26 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
     };
     match batch {
         BatchRequest::Single(request) => execute(&state, caller, request, media).await,
-        BatchRequest::Batch(requests) => {
+        BatchRequest::Batch(mut requests) => {
             if requests.is_empty() || requests.len() > state.max_batch {
                 let message = format!("A batch holds 1 to {} operations", state.max_batch);
                 return request_error(StatusCode::BAD_REQUEST, &message, media);
             }
-            let requests = requests
-                .into_iter()
-                .map(|r| {
-                    let meta = RequestMeta { client: caller.client.clone(), operation: r.operation_name.clone() };
-                    r.data(caller.caller.clone()).data(meta)
-                })
-                .collect();
-            let response = state.schema.execute_batch(BatchRequest::Batch(requests)).await;
-            json_response(StatusCode::OK, &response, media)
+            let prepared = response::prepare_batch(&state.guard, &mut requests);
+            let mut outcomes = Vec::with_capacity(requests.len());
+            for (request, prepared) in requests.into_iter().zip(prepared) {
+                let outcome = match prepared {
+                    Err(refusal) => Outcome::refused(refusal),
+                    Ok(_) => {
+                        let meta = RequestMeta { client: caller.client.clone(), operation: request.operation_name.clone() };
+                        let request = request.data(caller.caller.clone()).data(meta);
+                        Outcome::of(state.schema.execute(request).await)
+                    }
+                };
+                outcomes.push(outcome);
+            }
+            let bodies: Vec<_> = outcomes.iter().map(Outcome::body).collect();
+            json_response(StatusCode::OK, &bodies, media)
         }
     }
 }
@@ -82,10 +94,10 @@ async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, med
     let operation = request.operation_name.clone();
     tracing::Span::current().record("operation", operation.as_deref().unwrap_or("-"));
     let meta = RequestMeta { client: caller.client, operation };
-    let response = state.schema.execute(request.data(caller.caller).data(meta)).await;
-    let status = status_of(&response, caller.anonymous, media);
-    let retry = retry_after(&response);
-    let mut http = json_response(status, &BatchResponse::Single(response), media);
+    let outcome = response::run(&state.schema, &state.guard, request.data(caller.caller).data(meta)).await;
+    let status = status_of(&outcome, caller.anonymous, media);
+    let retry = retry_after(outcome.errors());
+    let mut http = json_response(status, &outcome.body(), media);
     match status {
         StatusCode::UNAUTHORIZED => {
             http.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -104,22 +116,22 @@ async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, med
 /// CONTRACT §5: 401 for an anonymous request that got only
 /// `UNAUTHENTICATED`, 429 for only `TOO_MANY_REQUESTS`, both with no
 /// data; 400 for a request error under `application/graphql-response+json`.
-fn status_of(response: &async_graphql::Response, anonymous: bool, media: Media) -> StatusCode {
-    if response.errors.is_empty() || has_data(&response.data) {
+fn status_of(outcome: &Outcome, anonymous: bool, media: Media) -> StatusCode {
+    if let Outcome::BadRequest(_) = outcome {
+        return StatusCode::BAD_REQUEST;
+    }
+    let errors = outcome.errors();
+    if errors.is_empty() || outcome.data().is_some_and(has_data) {
         return StatusCode::OK;
     }
-    let all = |c: &str| response.errors.iter().all(|e| code_of(e) == Some(c));
+    let all = |c: &str| errors.iter().all(|e| code_of(e) == Some(c));
     if anonymous && all(code::UNAUTHENTICATED) {
         return StatusCode::UNAUTHORIZED;
     }
     if all(code::TOO_MANY_REQUESTS) {
         return StatusCode::TOO_MANY_REQUESTS;
     }
-    let request_error = response
-        .errors
-        .iter()
-        .all(|e| matches!(code_of(e), Some(code::GRAPHQL_PARSE_FAILED) | Some(code::GRAPHQL_VALIDATION_FAILED)));
-    if media == Media::GraphqlResponse && request_error && response.data == Value::Null {
+    if media == Media::GraphqlResponse && outcome.is_refused() {
         return StatusCode::BAD_REQUEST;
     }
     StatusCode::OK
@@ -134,9 +146,8 @@ fn has_data(data: &Value) -> bool {
     }
 }
 
-fn retry_after(response: &async_graphql::Response) -> Option<u64> {
-    response
-        .errors
+fn retry_after(errors: &[async_graphql::ServerError]) -> Option<u64> {
+    errors
         .iter()
         .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
             Value::Number(n) => n.as_u64(),
@@ -147,6 +158,8 @@ fn retry_after(response: &async_graphql::Response) -> Option<u64> {
 
 /// The operation a request would run, if its document parses.
 fn operation_type(request: &Request) -> Option<OperationType> {
+    // Too deep to parse safely: the guard refuses it on the way in.
+    document_guard::check_document_nesting(&request.query).ok()?;
     let doc = async_graphql::parser::parse_query(&request.query).ok()?;
     match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),

@@ -18,6 +18,8 @@ use crate::graphql::AppSchema;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
+    /// Checks and rewrites every document before the schema sees it.
+    pub guard: Arc<crate::graphql::document_guard::DocumentGuard>,
     pub verifier: Verifier,
     /// Maps external identities to local users at the edge.
     pub accounts: crate::service::accounts::Accounts,

@@ -7,11 +7,10 @@
 //! hands the stream to async-graphql's `WebSocket`, counting subscriptions
 //! and closing the socket when the user's sessions end or the token expires.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::{WebSocket as GqlSocket, WsMessage};
 use async_graphql::Data;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::FromRequestParts;
@@ -19,13 +18,16 @@ use axum::http::header::{AUTHORIZATION, HOST, ORIGIN, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::stream::AbortHandle;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 use super::caller::{bearer, bearer_token, client_addr, external_principal, CallerRejection};
 use super::AppState;
 use crate::auth::{Caller, Principal, Verified};
+use crate::graphql::document_guard;
+use crate::graphql::error::{code, server_error};
+use crate::graphql::response::{Body, Outcome};
 use crate::graphql::RequestMeta;
 
 /// The only subprotocol served.
@@ -93,7 +95,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     own.iter().any(|o| o.eq_ignore_ascii_case(origin)) || allowed.iter().any(|a| a == "*" || a == origin)
 }
 
-async fn close(socket: &mut (impl SinkExt<Message> + Unpin), code: u16, reason: &'static str) {
+async fn close(socket: &mut (impl SinkExt<Message> + Unpin), code: u16, reason: &str) {
     let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
 }
 
@@ -125,7 +127,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
         Err(None)
     })
     .await;
-    let (init_text, init) = match init {
+    let (_, init) = match init {
         Ok(Ok(init)) => init,
         Ok(Err(Some((code, reason)))) => return close(&mut sink, code, reason).await,
         Ok(Err(None)) => return,
@@ -175,33 +177,16 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
         }
     }
 
-    // 4. Hand the stream to async-graphql, counting subscriptions.
+    // 4. The protocol itself: our own loop, so every `subscribe` passes the
+    // same document guard as HTTP and every payload the same shaping.
     let caller = principal.clone().map_or(Caller::Anonymous, Caller::User);
     let mut data = Data::default();
     data.insert(caller);
     data.insert(RequestMeta { client: client.clone(), operation: None });
-    let active: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let (refusals, mut refused) = mpsc::channel::<Out>(32);
-    let max = state.ws_max_subscriptions;
-    let counted = active.clone();
-    let incoming = futures_util::stream::iter([init_text]).chain(
-        stream
-            .take_while(|m| futures_util::future::ready(matches!(m, Ok(m) if !matches!(m, Message::Close(_)))))
-            .filter_map(move |message| {
-                let out = match message {
-                    Ok(Message::Text(text)) => admit(text.to_string(), &counted, max, &refusals),
-                    Ok(Message::Binary(bytes)) => {
-                        String::from_utf8(bytes.to_vec()).ok().and_then(|t| admit(t, &counted, max, &refusals))
-                    }
-                    _ => None,
-                };
-                futures_util::future::ready(out)
-            }),
-    );
-    let mut gql = Box::pin(
-        GqlSocket::new(state.schema.clone(), incoming, async_graphql::http::WebSocketProtocols::GraphQLWS)
-            .connection_data(data),
-    );
+    let session = Arc::new(data);
+    if !send_within(&mut sink, ServerMessage::ConnectionAck.into()).await {
+        return;
+    }
 
     // The token's `exp` to the millisecond: no leeway on an open socket.
     let expiry = principal.as_ref().map(|p| {
@@ -223,50 +208,169 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
         }
     };
     tokio::pin!(session_end, token_end);
+    let mut operations = Operations::default();
     loop {
-        tokio::select! {
-            out = gql.next() => match out {
-                Some(WsMessage::Text(text)) => {
-                    release(&text, &active);
-                    if !send_within(&mut sink, Message::Text(text.into())).await {
-                        break;
-                    }
-                }
-                Some(WsMessage::Close(code, reason)) => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-                    break;
-                }
-                None => break,
+        let step = tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => operations.receive(&state, &session, text.as_str()),
+                Some(Ok(Message::Binary(bytes))) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => operations.receive(&state, &session, text),
+                    Err(_) => Step::Close(Close::INVALID_MESSAGE),
+                },
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => Step::Nothing,
             },
-            Some(out) = refused.recv() => match out {
-                Out::Text(text) => {
-                    if !send_within(&mut sink, Message::Text(text.into())).await {
-                        break;
-                    }
-                }
-                Out::Close(code, reason) => {
-                    close(&mut sink, code, reason).await;
-                    break;
-                }
-            },
-            () = &mut session_end => {
-                close(&mut sink, 4403, "Forbidden").await;
-                break;
+            Some((id, response)) = operations.running.next(), if !operations.running.is_empty() => {
+                operations.emit(id, response)
             }
-            () = &mut token_end => {
-                close(&mut sink, 4403, "Forbidden").await;
+            () = &mut session_end => Step::Close(Close::FORBIDDEN),
+            () = &mut token_end => Step::Close(Close::FORBIDDEN),
+        };
+        match step {
+            Step::Nothing => {}
+            Step::Send(messages) => {
+                for message in messages {
+                    if !send_within(&mut sink, Message::Text(message.into())).await {
+                        return;
+                    }
+                }
+            }
+            Step::Close(Close(code, reason)) => {
+                close(&mut sink, code, &reason).await;
                 break;
             }
         }
     }
-    // Dropped in reverse order: the GraphQL socket (and its subscriptions)
+    // Dropped in reverse order: the operations (and their subscriptions)
     // before the ticket that holds the user's place.
 }
 
-/// What the socket sends besides async-graphql's own messages.
-enum Out {
-    Text(String),
-    Close(u16, &'static str),
+/// A close code of `graphql-transport-ws` with its reason.
+struct Close(u16, std::borrow::Cow<'static, str>);
+
+impl Close {
+    const INVALID_MESSAGE: Close = Close(4400, std::borrow::Cow::Borrowed("Invalid message"));
+    const FORBIDDEN: Close = Close(4403, std::borrow::Cow::Borrowed("Forbidden"));
+}
+
+/// What the loop does after one event.
+enum Step {
+    Nothing,
+    Send(Vec<String>),
+    Close(Close),
+}
+
+/// Messages a client sends (`graphql-transport-ws`).
+#[derive(serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {},
+    Ping {},
+    Pong {},
+    Subscribe { id: String, payload: async_graphql::Request },
+    Complete { id: String },
+}
+
+/// Messages the server sends.
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerMessage<'a> {
+    ConnectionAck,
+    Pong,
+    Next { id: &'a str, payload: Body<'a> },
+    Error { id: &'a str, payload: &'a [async_graphql::ServerError] },
+    Complete { id: &'a str },
+}
+
+impl ServerMessage<'_> {
+    fn text(&self) -> String {
+        // Serialising these plain structs cannot fail; an empty text would
+        // be refused by the client, never silently accepted.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl From<ServerMessage<'_>> for Message {
+    fn from(message: ServerMessage<'_>) -> Self {
+        Message::Text(message.text().into())
+    }
+}
+
+type Running = futures_util::stream::SelectAll<
+    futures_util::stream::BoxStream<'static, (String, Option<async_graphql::Response>)>,
+>;
+
+/// The operations of one socket: at most `ws_max_subscriptions` at once,
+/// ids unique while active.
+#[derive(Default)]
+struct Operations {
+    active: HashMap<String, AbortHandle>,
+    running: Running,
+}
+
+impl Operations {
+    /// One client message.
+    fn receive(&mut self, state: &AppState, session: &Arc<Data>, text: &str) -> Step {
+        if document_guard::check_json_nesting(text.as_bytes()).is_err() {
+            return Step::Close(Close::INVALID_MESSAGE);
+        }
+        let Ok(message) = serde_json::from_str::<ClientMessage>(text) else {
+            return Step::Close(Close::INVALID_MESSAGE);
+        };
+        match message {
+            ClientMessage::ConnectionInit {} => Step::Close(Close(4429, "Too many initialisation requests".into())),
+            ClientMessage::Ping {} => Step::Send(vec![ServerMessage::Pong.text()]),
+            ClientMessage::Pong {} => Step::Nothing,
+            ClientMessage::Complete { id } => {
+                if let Some(handle) = self.active.remove(&id) {
+                    handle.abort();
+                }
+                Step::Nothing
+            }
+            ClientMessage::Subscribe { id, payload } => self.subscribe(state, session, id, payload),
+        }
+    }
+
+    fn subscribe(&mut self, state: &AppState, session: &Arc<Data>, id: String, mut request: async_graphql::Request) -> Step {
+        if self.active.contains_key(&id) {
+            return Step::Close(Close(4409, format!("Subscriber for {id} already exists").into()));
+        }
+        let max = state.ws_max_subscriptions;
+        if self.active.len() >= max {
+            let error = server_error(format!("At most {max} active subscriptions per socket"), code::TOO_MANY_REQUESTS);
+            return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[error] }.text()]);
+        }
+        if let Err(refusal) = state.guard.prepare(&mut request) {
+            return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[refusal.into()] }.text()]);
+        }
+        let responses = state.schema.execute_stream_with_session_data(request, session.clone());
+        let (responses, handle) = futures_util::stream::abortable(responses);
+        let tag = id.clone();
+        let end = futures_util::stream::once(futures_util::future::ready((id.clone(), None)));
+        self.running.push(Box::pin(responses.map(move |r| (tag.clone(), Some(r))).chain(end)));
+        self.active.insert(id, handle);
+        Step::Nothing
+    }
+
+    /// One result of a running operation, or its end.
+    fn emit(&mut self, id: String, response: Option<async_graphql::Response>) -> Step {
+        if !self.active.contains_key(&id) {
+            return Step::Nothing; // completed by the client meanwhile
+        }
+        let Some(response) = response else {
+            self.active.remove(&id);
+            return Step::Send(vec![ServerMessage::Complete { id: &id }.text()]);
+        };
+        match Outcome::of(response) {
+            Outcome::Refused(errors) | Outcome::BadRequest(errors) => {
+                if let Some(handle) = self.active.remove(&id) {
+                    handle.abort();
+                }
+                Step::Send(vec![ServerMessage::Error { id: &id, payload: &errors }.text()])
+            }
+            outcome => Step::Send(vec![ServerMessage::Next { id: &id, payload: outcome.body() }.text()]),
+        }
+    }
 }
 
 /// How long one write may wait for a client that stopped reading.
@@ -275,55 +379,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends one message; `false` when the client is gone or does not read.
 async fn send_within(sink: &mut (impl SinkExt<Message> + Unpin), message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
-}
-
-/// Lets a client message through, unless it is a `subscribe` beyond the
-/// per-socket cap (answered with an `error` and dropped) or not a
-/// `graphql-transport-ws` message at all (the socket is closed with 4400;
-/// this also refuses the legacy protocol's `start`, which would dodge the cap).
-fn admit(text: String, active: &Mutex<HashSet<String>>, max: usize, out: &mpsc::Sender<Out>) -> Option<String> {
-    let Ok(value) = serde_json::from_str::<Value>(&text) else {
-        let _ = out.try_send(Out::Close(4400, "Invalid message"));
-        return None;
-    };
-    let id = value["id"].as_str().map(str::to_owned);
-    let mut active = active.lock().unwrap_or_else(|p| p.into_inner());
-    match (value["type"].as_str(), id) {
-        (Some("subscribe"), Some(id)) if !active.contains(&id) && active.len() >= max => {
-            let error = json!({ "type": "error", "id": id, "payload": [{
-                "message": format!("At most {max} active subscriptions per socket"),
-                "extensions": { "code": crate::graphql::error::code::TOO_MANY_REQUESTS } }] });
-            let _ = out.try_send(Out::Text(error.to_string()));
-            None
-        }
-        (Some("subscribe"), Some(id)) => {
-            active.insert(id);
-            Some(text)
-        }
-        (Some("complete"), Some(id)) => {
-            active.remove(&id);
-            Some(text)
-        }
-        (Some("connection_init" | "ping" | "pong"), _) => Some(text),
-        _ => {
-            let _ = out.try_send(Out::Close(4400, "Invalid message"));
-            None
-        }
-    }
-}
-
-/// A finished or failed operation frees its slot.
-fn release(text: &str, active: &Mutex<HashSet<String>>) {
-    if !(text.contains("\"complete\"") || text.contains("\"error\"")) {
-        return;
-    }
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        if matches!(value["type"].as_str(), Some("complete" | "error")) {
-            if let Some(id) = value["id"].as_str() {
-                active.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-            }
-        }
-    }
 }
 
 /// The caller of a socket and, for our own tokens, the token version the

@@ -262,6 +262,7 @@ impl Tasks {
         args: &PageArgs,
         with_total: bool,
     ) -> Result<Page, ServiceError> {
+        super::validate::search(filter.search.as_deref())?;
         let window = Window::new(order, args)?;
         // Walking backwards (`last`) reads in the opposite direction, then flips.
         let read_dir = if window.backward { order.direction.reversed() } else { order.direction };

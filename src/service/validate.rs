@@ -12,6 +12,9 @@ pub const MAX_PASSWORD_BYTES: usize = 72;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// A longer search could match no title or description; refusing it also
+/// keeps the pattern below SQLite's 50,000-byte LIKE limit.
+pub const MAX_SEARCH_CHARS: usize = MAX_DESCRIPTION_CHARS;
 
 /// Characters that render as nothing and let two emails look alike.
 fn is_invisible(c: char) -> bool {
@@ -27,6 +30,8 @@ fn is_invisible(c: char) -> bool {
 /// the form under which it is stored and compared.
 pub fn email(raw: &str) -> Result<String, ServiceError> {
     let bad = |m: &str| ServiceError::bad_input("email", m);
+    // Leading and trailing Unicode whitespace (tabs, newlines) goes first.
+    let raw = raw.trim();
     if raw.chars().any(is_invisible) {
         return Err(bad("Email contains control or invisible characters"));
     }
@@ -104,4 +109,14 @@ pub fn description(description: &str) -> Result<(), ServiceError> {
         return Err(ServiceError::bad_input("description", "Description must be at most 2000 characters"));
     }
     Ok(())
+}
+
+/// `filter.search`: at most [`MAX_SEARCH_CHARS`] characters.
+pub fn search(search: Option<&str>) -> Result<(), ServiceError> {
+    match search {
+        Some(s) if s.chars().count() > MAX_SEARCH_CHARS => {
+            Err(ServiceError::bad_input("search", format!("Search is at most {MAX_SEARCH_CHARS} characters")))
+        }
+        _ => Ok(()),
+    }
 }

@@ -109,7 +109,7 @@ both_backends! {
     }
 
     async fn complexity_counts_aliases(b: Backend) {
-        let app = TestApp::spawn(b).await;
+        let app = TestApp::spawn_with(b, |c| c.graphql_max_aliases = 10_000).await;
         let s = app.signup("alice@example.com").await;
         // Each alias of `me { id }` costs 2.
         let many = |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: me {{ id }}")).collect::<Vec<_>>().join(" "));
@@ -174,29 +174,59 @@ both_backends! {
         app.gql(None, "{ __typename }", json!({})).await.ok();
     }
 
-    async fn fifty_wrong_logins_in_one_document_cost_at_most_ten_bcrypt_checks(b: Backend) {
+    async fn more_than_three_password_fields_are_refused_before_any_runs(b: Backend) {
         let app = TestApp::spawn_with(b, |c| c.login_ip_max_attempts = 10_000).await;
         app.signup("victim@example.com").await;
         let before = app.services.accounts.passwords().verifications();
-        let r = app.gql(None, &aliases(50, "victim@example.com", "wrong password"), json!({})).await;
-        let ran = app.services.accounts.passwords().verifications() - before;
-        assert!(ran <= 10, "{ran} bcrypt verifications for 50 aliases");
-        let codes = codes(&r);
-        assert_eq!(codes.len(), 50, "{}", r.body);
-        assert_eq!(codes.iter().filter(|c| *c == "TOO_MANY_REQUESTS").count(), 40);
-        let limited = r.body["errors"].as_array().unwrap().iter().find(|e| e["extensions"]["code"] == "TOO_MANY_REQUESTS").unwrap();
-        assert!(limited["extensions"]["retryAfter"].as_u64().unwrap() > 0);
+        // 50 aliases, and 4 through a fragment spread twice (counted once) plus
+        // a direct field: refused whole, no bcrypt at all.
+        let fragment = "mutation { ...L a: login(input: {email: \"victim@example.com\", password: \"wrong password\"}) { tokenType } ...L } \
+            fragment L on Mutation { b: login(input: {email: \"victim@example.com\", password: \"x\"}) { tokenType } \
+            c: login(input: {email: \"victim@example.com\", password: \"y\"}) { tokenType } \
+            d: deleteAccount(password: \"z\") }";
+        for q in [aliases(50, "victim@example.com", "wrong password"), fragment.to_owned()] {
+            let r = app.gql(None, &q, json!({})).await;
+            r.assert_code("GRAPHQL_VALIDATION_FAILED");
+            assert!(r.body.get("data").is_none(), "{}", r.body);
+        }
+        // A batch is one request: 2 + 2 is refused too, every item of it.
+        let two = aliases(2, "victim@example.com", "wrong password");
+        let r = app.client.post(app.url("/graphql")).json(&json!([{ "query": two }, { "query": two }])).send().await.unwrap();
+        let body: serde_json::Value = r.json().await.unwrap();
+        for item in body.as_array().unwrap() {
+            assert_eq!(item["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+        }
+        assert_eq!(app.services.accounts.passwords().verifications(), before, "no bcrypt check ran");
 
+        // Three is allowed, and each alias counts against the email's limit.
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_email_max_failures = 2).await;
+        app.signup("victim@example.com").await;
+        let r = app.gql(None, &aliases(3, "victim@example.com", "wrong password"), json!({})).await;
+        let codes = codes(&r);
+        assert_eq!(codes.iter().filter(|c| *c == "UNAUTHENTICATED").count(), 2, "{}", r.body);
+        assert_eq!(codes.iter().filter(|c| *c == "TOO_MANY_REQUESTS").count(), 1, "{}", r.body);
         // While the email is limited even the right password is refused: 429.
         let r = app.gql(None, LOGIN, json!({ "e": "victim@example.com", "p": PASSWORD })).await;
         r.assert_code("TOO_MANY_REQUESTS");
         assert_eq!(r.status, 429);
         let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
         assert!(retry > 0 && retry <= 900, "{retry}");
-        assert_eq!(app.services.accounts.passwords().verifications() - before, ran, "no bcrypt while limited");
-        // Another email is not affected.
-        app.signup("other@example.com").await;
-        app.gql(None, LOGIN, json!({ "e": "other@example.com", "p": PASSWORD })).await.ok();
+    }
+
+    async fn aliases_are_bounded_fragments_included(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let many = |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
+        app.gql(None, &many(30), json!({})).await.ok();
+        let r = app.gql(None, &many(31), json!({})).await;
+        r.assert_code("GRAPHQL_VALIDATION_FAILED");
+        assert!(r.body.get("data").is_none(), "{}", r.body);
+        // 16 aliases in a fragment spread into two fields: 32 as it would run.
+        let q = "{ a: me { ...U } b: me { ...U } } fragment U on User { \
+                 i0: id i1: id i2: id i3: id i4: id i5: id i6: id i7: id i8: id i9: id i10: id i11: id i12: id i13: id i14: id }";
+        app.gql(Some(&s.access), q, json!({})).await.assert_code("GRAPHQL_VALIDATION_FAILED");
+        let roomy = TestApp::spawn_with(Backend::Sqlite, |c| c.graphql_max_aliases = 100).await;
+        roomy.gql(None, &many(100), json!({})).await.ok();
     }
 
     async fn fifty_wrong_logins_across_requests_cost_at_most_ten_bcrypt_checks(b: Backend) {

@@ -9,6 +9,7 @@ mod config;
 mod external;
 mod faults;
 mod guard;
+mod hostile;
 mod http;
 mod isolation;
 mod limits;

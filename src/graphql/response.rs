@@ -1,0 +1,113 @@
+//! One GraphQL result as every transport sends it: a request refused
+//! before execution has no `data` entry (GraphQL-over-HTTP), and no
+//! response carries more errors than §7 allows.
+
+use std::collections::BTreeMap;
+
+use async_graphql::{Request, Response, ServerError, Value};
+use serde::Serialize;
+
+use super::document_guard::{Cost, DocumentGuard, Refusal};
+use super::error::cap_errors;
+use super::AppSchema;
+
+/// What became of one request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Refused before execution (parse, validation, limits, operation
+    /// resolution): errors only, no `data`.
+    Refused(Vec<ServerError>),
+    /// Not a GraphQL request at all (variables nested past the bound):
+    /// `BAD_REQUEST`, always HTTP 400.
+    BadRequest(Vec<ServerError>),
+    /// Executed: `data` (perhaps `null`) and field errors.
+    Executed(Response),
+}
+
+impl Outcome {
+    /// Sorts async-graphql's answer: a response whose errors all lack a
+    /// path and that has no data failed before execution (every field
+    /// error carries its path).
+    pub fn of(mut response: Response) -> Self {
+        cap_errors(&mut response.errors);
+        if response.data == Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty())
+        {
+            return Self::Refused(response.errors);
+        }
+        Self::Executed(response)
+    }
+
+    pub fn refused(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::BadRequest(_) => Self::BadRequest(vec![refusal.into()]),
+            refusal => Self::Refused(vec![refusal.into()]),
+        }
+    }
+
+    pub fn errors(&self) -> &[ServerError] {
+        match self {
+            Self::Refused(errors) | Self::BadRequest(errors) => errors,
+            Self::Executed(response) => &response.errors,
+        }
+    }
+
+    /// Whether it failed before execution (no `data`).
+    pub fn is_refused(&self) -> bool {
+        !matches!(self, Self::Executed(_))
+    }
+
+    /// The `data` entry: absent when refused.
+    pub fn data(&self) -> Option<&Value> {
+        match self {
+            Self::Refused(_) | Self::BadRequest(_) => None,
+            Self::Executed(response) => Some(&response.data),
+        }
+    }
+
+    /// The JSON body of this result.
+    pub fn body(&self) -> Body<'_> {
+        match self {
+            Self::Refused(errors) | Self::BadRequest(errors) => Body { data: None, errors, extensions: None },
+            Self::Executed(r) => Body {
+                data: Some(&r.data),
+                errors: &r.errors,
+                extensions: (!r.extensions.is_empty()).then_some(&r.extensions),
+            },
+        }
+    }
+}
+
+/// The serialised shape of an [`Outcome`].
+#[derive(Serialize)]
+pub struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<&'a BTreeMap<String, Value>>,
+}
+
+/// Guards and runs one query or mutation: the path every transport shares.
+pub async fn run(schema: &AppSchema, guard: &DocumentGuard, mut request: Request) -> Outcome {
+    match guard.prepare(&mut request) {
+        Ok(_) => Outcome::of(schema.execute(request).await),
+        Err(refusal) => Outcome::refused(refusal),
+    }
+}
+
+/// Guards every request of a batch; their password-checking fields are
+/// added up, since the batch is one request (§7).
+pub fn prepare_batch(guard: &DocumentGuard, requests: &mut [Request]) -> Vec<Result<Cost, Refusal>> {
+    let prepared: Vec<_> = requests.iter_mut().map(|r| guard.prepare(r)).collect();
+    let total = Cost {
+        password_fields: prepared.iter().filter_map(|p| p.as_ref().ok()).map(|c| c.password_fields).sum(),
+        ..Cost::default()
+    };
+    match total.check(guard.limits()) {
+        Ok(()) => prepared,
+        Err(refusal) => prepared.into_iter().map(|_| Err(refusal.clone())).collect(),
+    }
+}

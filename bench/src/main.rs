@@ -5,6 +5,7 @@
 //! `cargo build --release && cargo run --release -p bench -- --scenario all`
 
 mod fanout;
+mod hostile;
 mod http;
 mod server;
 
@@ -31,6 +32,8 @@ enum Scenario {
     Storm,
     /// Sockets subscribed to `taskEvents`, a steady rate of mutations.
     Fanout,
+    /// CONTRACT §7's hostile documents, one at a time: time and memory each.
+    Hostile,
 }
 
 #[derive(Debug, Parser)]
@@ -157,10 +160,40 @@ async fn main() -> anyhow::Result<()> {
         reports.push(fanout::run(&server, &args).await?);
     }
 
+    if wants(Scenario::Hostile) {
+        let (bin, db, url) = (args.server_bin.clone(), args.database_url.clone(), args.url.clone());
+        let start = move || -> futures_util::future::BoxFuture<'static, anyhow::Result<server::Server>> {
+            let (bin, db, url) = (bin.clone(), db.clone(), url.clone());
+            Box::pin(async move {
+                match url {
+                    Some(url) => Ok(server::Server::external(&url)),
+                    None => server::Server::start(bin.as_deref(), db.as_deref(), 4).await,
+                }
+            })
+        };
+        let report = hostile::run(start).await?;
+        if !args.json {
+            println!("hostile documents (POST, one at a time)");
+            println!("  {:<40} {:>7} {:>10} {:>12}  answer", "case", "bytes", "answer ms", "peak RSS +KiB");
+            for c in report["cases"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<40} {:>7} {:>10} {:>12}  {}{}",
+                    c["case"].as_str().unwrap_or("?"),
+                    c["bytes"],
+                    c["answer_ms"],
+                    c["peak_rss_growth_kib"],
+                    c["answer"].as_str().unwrap_or("?"),
+                    if c["alive_after"] == true { "" } else { " (server down after it)" }
+                );
+            }
+        }
+        reports.push(report);
+    }
+
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
-        for r in &reports {
+        for r in reports.iter().filter(|r| r["scenario"] != "hostile") {
             println!("{}", r["scenario"].as_str().unwrap_or("?"));
             for (k, v) in r.as_object().into_iter().flatten().filter(|(k, _)| *k != "scenario") {
                 println!("  {k:<26} {v}");

@@ -87,10 +87,10 @@ impl DocumentGuard {
     pub fn prepare(&self, request: &mut Request) -> Result<Cost, Refusal> {
         check_value_nesting(request.variables.values().chain(request.extensions.0.values()))?;
         check_document_nesting(&request.query)?;
-        let document = self.cache.parse(&request.query).map_err(|e| Refusal::Parse {
-            message: e.to_string(),
-            pos: e.positions().next(),
-        })?;
+        let document = self
+            .cache
+            .parse(&request.query)
+            .map_err(|e| Refusal::Parse { message: e.to_string(), pos: e.positions().next() })?;
         let cost = analyse(&document)?;
         cost.check(&self.limits)?;
         request.set_parsed_query(normalise(&document, &self.shape, &request.variables)?);
@@ -304,9 +304,11 @@ pub fn analyse(doc: &ExecutableDocument) -> Result<Cost, Refusal> {
     let frags = Fragments::of(doc);
     let n = frags.defs.len();
     let lookup = |name: &Positioned<Name>| -> Result<usize, Refusal> {
-        frags.index.get(name.node.as_str()).copied().ok_or_else(|| {
-            Refusal::validation(format!("Unknown fragment: \"{}\".", name.node), Some(name.pos))
-        })
+        frags
+            .index
+            .get(name.node.as_str())
+            .copied()
+            .ok_or_else(|| Refusal::validation(format!("Unknown fragment: \"{}\".", name.node), Some(name.pos)))
     };
 
     // The spread graph (any spread inside a fragment, fields included).
@@ -352,7 +354,13 @@ pub fn analyse(doc: &ExecutableDocument) -> Result<Cost, Refusal> {
     }
 
     // Each fragment's own fields, costed once, dependencies first.
-    let mut counter = Counter { frags: &frags, own: vec![Cost::default(); n], direct_spreads: vec![Vec::new(); n], seen: vec![0; n], generation: 0 };
+    let mut counter = Counter {
+        frags: &frags,
+        own: vec![Cost::default(); n],
+        direct_spreads: vec![Vec::new(); n],
+        seen: vec![0; n],
+        generation: 0,
+    };
     for &i in &order {
         let set = &frags.defs[i].1.node.selection_set.node;
         let (mut spreads, mut fields) = (Vec::new(), Vec::new());
@@ -503,7 +511,11 @@ fn skipped(directives: &[Positioned<async_graphql::parser::types::Directive>], v
 /// so that validation still sees the variables it uses. The result has no
 /// fragment definitions; its size is bounded by the [`Cost`] of [`analyse`].
 /// Call only on a document that [`analyse`] accepted.
-pub fn normalise(doc: &ExecutableDocument, shape: &Shape, variables: &Variables) -> Result<ExecutableDocument, Refusal> {
+pub fn normalise(
+    doc: &ExecutableDocument,
+    shape: &Shape,
+    variables: &Variables,
+) -> Result<ExecutableDocument, Refusal> {
     if doc.fragments.is_empty() {
         return Ok(doc.clone());
     }
@@ -592,7 +604,9 @@ impl Writer<'_, '_> {
                         inline.node.type_condition.clone(),
                         inline.node.directives.clone(),
                         ty,
-                        |w, out| w.collect(&inline.node.selection_set.node, inner, inner_mode, visited, nesting + 1, out),
+                        |w, out| {
+                            w.collect(&inline.node.selection_set.node, inner, inner_mode, visited, nesting + 1, out)
+                        },
                         out,
                     )?;
                 }
@@ -617,7 +631,9 @@ impl Writer<'_, '_> {
                         Some(condition),
                         spread.node.directives.clone(),
                         ty,
-                        |w, out| w.collect(&def.node.selection_set.node, Some(&inner), inner_mode, visited, nesting + 1, out),
+                        |w, out| {
+                            w.collect(&def.node.selection_set.node, Some(&inner), inner_mode, visited, nesting + 1, out)
+                        },
                         out,
                     )?;
                 }
@@ -674,7 +690,12 @@ mod tests {
         let sel = |n: usize| format!("{}a{}", "{ a ".repeat(n), " }".repeat(n));
         assert!(check_document_nesting(&sel(MAX_NESTING)).is_ok());
         assert!(check_document_nesting(&sel(MAX_NESTING + 1)).is_err());
-        let hidden = format!("{{ a(x: \"{}\") }} # {}\n{{ b(y: \"\"\"{}\"\"\") }}", "[".repeat(500), "{".repeat(500), "(".repeat(500));
+        let hidden = format!(
+            "{{ a(x: \"{}\") }} # {}\n{{ b(y: \"\"\"{}\"\"\") }}",
+            "[".repeat(500),
+            "{".repeat(500),
+            "(".repeat(500)
+        );
         assert!(check_document_nesting(&hidden).is_ok());
         assert!(check_json_nesting(format!("{{\"q\": \"{}\"}}", "[".repeat(500)).as_bytes()).is_ok());
         assert!(check_json_nesting("[".repeat(MAX_NESTING + 1).as_bytes()).is_err());

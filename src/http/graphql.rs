@@ -49,7 +49,8 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
                 let outcome = match prepared {
                     Err(refusal) => Outcome::refused(refusal),
                     Ok(_) => {
-                        let meta = RequestMeta { client: caller.client.clone(), operation: request.operation_name.clone() };
+                        let meta =
+                            RequestMeta { client: caller.client.clone(), operation: request.operation_name.clone() };
                         let request = request.data(caller.caller.clone()).data(meta);
                         Outcome::of(state.schema.execute(request).await)
                     }

@@ -267,7 +267,7 @@ enum ClientMessage {
     ConnectionInit {},
     Ping {},
     Pong {},
-    Subscribe { id: String, payload: async_graphql::Request },
+    Subscribe { id: String, payload: Box<async_graphql::Request> },
     Complete { id: String },
 }
 
@@ -327,11 +327,17 @@ impl Operations {
                 }
                 Step::Nothing
             }
-            ClientMessage::Subscribe { id, payload } => self.subscribe(state, session, id, payload),
+            ClientMessage::Subscribe { id, payload } => self.subscribe(state, session, id, *payload),
         }
     }
 
-    fn subscribe(&mut self, state: &AppState, session: &Arc<Data>, id: String, mut request: async_graphql::Request) -> Step {
+    fn subscribe(
+        &mut self,
+        state: &AppState,
+        session: &Arc<Data>,
+        id: String,
+        mut request: async_graphql::Request,
+    ) -> Step {
         if self.active.contains_key(&id) {
             return Step::Close(Close(4409, format!("Subscriber for {id} already exists").into()));
         }

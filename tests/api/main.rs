@@ -8,6 +8,7 @@ mod accounts;
 mod config;
 mod external;
 mod faults;
+mod fuzz_documents;
 mod guard;
 mod hostile;
 mod http;

@@ -53,6 +53,10 @@ pub enum Refusal {
     /// The document reads but may not run: `GRAPHQL_VALIDATION_FAILED`.
     #[error("{message}")]
     Validation { message: String, pos: Option<Pos> },
+    /// `operationName` names no operation of the document, or is missing
+    /// where it holds several: `OPERATION_RESOLUTION_FAILURE`.
+    #[error("{0}")]
+    OperationResolution(String),
     /// The body is not a GraphQL request: `BAD_REQUEST`.
     #[error("{0}")]
     BadRequest(String),
@@ -91,10 +95,28 @@ impl DocumentGuard {
             .cache
             .parse(&request.query)
             .map_err(|e| Refusal::Parse { message: e.to_string(), pos: e.positions().next() })?;
+        resolve_operation(&document, request.operation_name.as_deref())?;
         let cost = analyse(&document)?;
         cost.check(&self.limits)?;
         request.set_parsed_query(normalise(&document, &self.shape, &request.variables)?);
         Ok(cost)
+    }
+}
+
+/// The specification's GetOperation: the one operation, or the one named.
+fn resolve_operation(doc: &ExecutableDocument, name: Option<&str>) -> Result<(), Refusal> {
+    let found = match (&doc.operations, name) {
+        (DocumentOperations::Single(_), None) => true,
+        (DocumentOperations::Multiple(ops), None) => ops.len() == 1,
+        (DocumentOperations::Single(_), Some(_)) => false,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.contains_key(name),
+    };
+    match (found, name) {
+        (true, _) => Ok(()),
+        (false, Some(name)) => Err(Refusal::OperationResolution(format!("Unknown operation named \"{name}\"."))),
+        (false, None) => Err(Refusal::OperationResolution(
+            "The document holds several operations: name one in `operationName`.".into(),
+        )),
     }
 }
 

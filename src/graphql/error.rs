@@ -32,6 +32,7 @@ impl From<super::document_guard::Refusal> for ServerError {
         let (message, pos, error_code) = match refusal {
             Refusal::Parse { message, pos } => (message, pos, code::GRAPHQL_PARSE_FAILED),
             Refusal::Validation { message, pos } => (message, pos, code::GRAPHQL_VALIDATION_FAILED),
+            Refusal::OperationResolution(message) => (message, None, code::OPERATION_RESOLUTION_FAILURE),
             Refusal::BadRequest(message) => (message, None, code::BAD_REQUEST),
         };
         ServerError { locations: pos.into_iter().collect(), ..server_error(message, error_code) }

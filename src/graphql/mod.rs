@@ -120,6 +120,11 @@ pub fn sdl() -> String {
     builder().finish().sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
 }
 
+/// The error of an `id` argument that is not a UUID (CONTRACT §5).
+pub(crate) fn malformed_id() -> crate::service::ServiceError {
+    crate::service::ServiceError::bad_input("id", "An id is a UUID")
+}
+
 /// A GraphQL `ID` as a UUID; anything else names no task.
 pub(crate) fn parse_id(id: &ID) -> Option<Uuid> {
     Uuid::parse_str(id.as_str()).ok()

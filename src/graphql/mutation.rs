@@ -119,12 +119,15 @@ impl Mutation {
     }
 }
 
-/// A task id; one that is not a UUID names no task (`NOT_FOUND`, or
-/// `UNAUTHENTICATED` when the caller's account is gone, like any miss).
+/// A task id; one that is not a UUID is `BAD_USER_INPUT` on `id` (it
+/// names nothing), or `UNAUTHENTICATED` when the caller's account is gone.
 async fn task_id(ctx: &Context<'_>, me: uuid::Uuid, id: &ID) -> async_graphql::Result<uuid::Uuid> {
     match parse_id(id) {
         Some(id) => Ok(id),
-        None => Err(to_graphql(ctx.data_unchecked::<Tasks>().missing(me).await)),
+        None => match ctx.data_unchecked::<Tasks>().missing(me).await {
+            ServiceError::NotFound => Err(to_graphql(super::malformed_id())),
+            other => Err(to_graphql(other)),
+        },
     }
 }
 

@@ -8,7 +8,6 @@ use super::parse_id;
 use super::types::{Task, TaskConnection, TaskFilterInput, TaskOrderInput, User};
 use crate::service::accounts::Accounts;
 use crate::service::tasks::{PageArgs, Tasks};
-use crate::service::ServiceError;
 
 pub struct Query;
 
@@ -24,7 +23,7 @@ impl Query {
     /// someone else's.
     async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
         let me = user_id(ctx)?;
-        let id = parse_id(&id).ok_or(ServiceError::NotFound).gql()?;
+        let id = parse_id(&id).ok_or_else(super::malformed_id).gql()?;
         Ok(Some(ctx.data_unchecked::<Tasks>().get(me, id).await.gql()?.into()))
     }
 

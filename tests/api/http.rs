@@ -86,6 +86,33 @@ both_backends! {
         assert_eq!(r.status(), 400);
     }
 
+    async fn request_errors_have_no_data_and_answer_400_under_the_graphql_media_type(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let cases = [
+            (json!({ "query": "{ __typename" }), "GRAPHQL_PARSE_FAILED"),
+            (json!({ "query": "{ nope }" }), "GRAPHQL_VALIDATION_FAILED"),
+            (json!({ "query": "query($n: Int!) { tasks(first: $n) { totalCount } }", "variables": { "n": "x" } }), "GRAPHQL_VALIDATION_FAILED"),
+            (json!({ "query": "query A { __typename }", "operationName": "B" }), "OPERATION_RESOLUTION_FAILURE"),
+            (json!({ "query": "{ __typename }", "operationName": "Signup" }), "OPERATION_RESOLUTION_FAILURE"),
+            (json!({ "query": "query A { __typename } query B { __typename }" }), "OPERATION_RESOLUTION_FAILURE"),
+        ];
+        for (body, code) in cases {
+            for (accept, status) in [("application/json", 200), ("application/graphql-response+json", 400)] {
+                let r = app.client.post(app.url("/graphql")).header("accept", accept).json(&body).send().await.unwrap();
+                let r = Gql::from(r).await;
+                assert_eq!(r.status, status, "{body} with {accept}: {}", r.body);
+                r.assert_code(code);
+                assert!(r.body.get("data").is_none(), "a request error has no data: {}", r.body);
+            }
+        }
+        // The named operation of several runs.
+        let r = app.gql(None, "query A { a: __typename } query B { b: __typename }", json!({})).await;
+        r.assert_code("OPERATION_RESOLUTION_FAILURE");
+        let body = json!({ "query": "query A { a: __typename } query B { b: __typename }", "operationName": "B" });
+        let r = Gql::from(app.client.post(app.url("/graphql")).json(&body).send().await.unwrap()).await;
+        assert_eq!(r.ok(), &json!({ "b": "Query" }));
+    }
+
     async fn a_caller_with_a_token_gets_200_for_field_errors(b: Backend) {
         let app = TestApp::spawn(b).await;
         let s = app.signup("alice@example.com").await;

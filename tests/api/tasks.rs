@@ -70,8 +70,17 @@ both_backends! {
         assert_eq!(r.data()["task"], serde_json::Value::Null);
         let r = app.gql(Some(&s.access), "mutation($id: ID!) { deleteTask(id: $id) }", json!({ "id": id })).await;
         r.assert_code("NOT_FOUND");
-        let r = app.gql(Some(&s.access), "mutation { deleteTask(id: \"not-a-uuid\") }", json!({})).await;
-        r.assert_code("NOT_FOUND");
+        // A malformed id names nothing: the client's input is wrong.
+        for q in [
+            "mutation { deleteTask(id: \"not-a-uuid\") }",
+            "mutation { setTaskCompleted(id: \"not-a-uuid\", completed: true) { id } }",
+            "mutation { updateTask(id: \"42\", input: {title: \"x\"}) { id } }",
+            "{ task(id: \"not-a-uuid\") { id } }",
+        ] {
+            let r = app.gql(Some(&s.access), q, json!({})).await;
+            r.assert_code("BAD_USER_INPUT");
+            assert_eq!(r.field(), Some("id"), "{q}: {}", r.body);
+        }
     }
 
     async fn filters_and_search_are_case_insensitive_and_unicode_aware(b: Backend) {

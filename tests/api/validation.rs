@@ -10,6 +10,20 @@ const SIGNUP: &str = "mutation($i: SignupInput!) { signup(input: $i) { user { id
 const CREATE: &str = "mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }";
 
 both_backends! {
+    async fn surrounding_whitespace_of_an_email_is_trimmed_before_any_check(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let r = app.gql(None, SIGNUP, json!({ "i": { "email": "\talice@example.com\t\n", "password": PASSWORD } })).await;
+        assert!(r.ok()["signup"]["user"]["id"].is_string());
+        let login = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { user { email } } }";
+        for spelling in ["alice@example.com", "\u{3000}ALICE@example.com\r\n", " alice@example.com\t"] {
+            let r = app.gql(None, login, json!({ "e": spelling, "p": PASSWORD })).await;
+            assert_eq!(r.ok()["login"]["user"]["email"], "alice@example.com", "{spelling:?}");
+        }
+        // Inside the address a tab is still refused.
+        let r = app.gql(None, SIGNUP, json!({ "i": { "email": "bob\t@example.com", "password": PASSWORD } })).await;
+        r.assert_code("BAD_USER_INPUT");
+    }
+
     async fn bad_signup_input_names_the_field_and_creates_nothing(b: Backend) {
         let app = TestApp::spawn(b).await;
         let local65 = format!("{}@example.com", "a".repeat(65));

@@ -179,9 +179,9 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "  {:<40} {:>7} {:>10} {:>12}  {}{}",
                     c["case"].as_str().unwrap_or("?"),
-                    c["bytes"],
-                    c["answer_ms"],
-                    c["peak_rss_growth_kib"],
+                    c["bytes"].to_string(),
+                    c["answer_ms"].to_string(),
+                    c["peak_rss_growth_kib"].to_string(),
                     c["answer"].as_str().unwrap_or("?"),
                     if c["alive_after"] == true { "" } else { " (server down after it)" }
                 );

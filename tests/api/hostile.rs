@@ -255,7 +255,10 @@ both_backends! {
             (format!("{{ {} }}", "unknownField ".repeat(4_000)), "GRAPHQL_VALIDATION_FAILED"),
             (format!("{{ __typename {} }}", "@include(if: true) ".repeat(3_000)), "GRAPHQL_PARSE_FAILED"),
             (aliases_through_fragments, "GRAPHQL_VALIDATION_FAILED"),
-            ((0..2_000).map(|i| format!("query Q{i} {{ __typename }}")).collect::<Vec<_>>().join(" "), "GRAPHQL_VALIDATION_FAILED"),
+            // Several operations and no `operationName`: refused before any counting.
+            ((0..2_000).map(|i| format!("query Q{i} {{ __typename }}")).collect::<Vec<_>>().join(" "), "OPERATION_RESOLUTION_FAILURE"),
+            // One anonymous operation among 2,000 fragments' worth of text: over complexity.
+            (format!("{{ ...A }} fragment A on Query {{ {} }}", "__typename ".repeat(1_500)), "GRAPHQL_VALIDATION_FAILED"),
             (format!("{{ {} }}", "me { unknown } ".repeat(400)), "GRAPHQL_VALIDATION_FAILED"),
         ];
         for door in DOORS {

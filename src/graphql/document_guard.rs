@@ -86,9 +86,16 @@ impl DocumentGuard {
         &self.limits
     }
 
+    /// The schema's shape the guard reads documents against.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
     /// Checks one request and hands async-graphql the rewritten document.
-    /// The cost is returned so a batch can add up its password checks.
-    pub fn prepare(&self, request: &mut Request) -> Result<Cost, Refusal> {
+    /// What it returns (cost, and the document as the client wrote it) lets
+    /// a batch add up its password checks and the response edge place
+    /// errored fields as the specification says.
+    pub fn prepare(&self, request: &mut Request) -> Result<Prepared, Refusal> {
         check_value_nesting(request.variables.values().chain(request.extensions.0.values()))?;
         check_document_nesting(&request.query)?;
         let document = self
@@ -99,7 +106,33 @@ impl DocumentGuard {
         let cost = analyse(&document)?;
         cost.check(&self.limits)?;
         request.set_parsed_query(normalise(&document, &self.shape, &request.variables)?);
-        Ok(cost)
+        Ok(Prepared { cost, document, operation_name: request.operation_name.clone() })
+    }
+}
+
+/// A request the guard let through.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub cost: Cost,
+    /// The document as parsed (shared with the parse cache).
+    pub document: std::sync::Arc<ExecutableDocument>,
+    pub operation_name: Option<String>,
+}
+
+impl Prepared {
+    /// The operation that runs.
+    pub fn operation(&self) -> Option<&Positioned<OperationDefinition>> {
+        match (&self.document.operations, self.operation_name.as_deref()) {
+            (DocumentOperations::Single(op), None) => Some(op),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+            _ => None,
+        }
+    }
+
+    /// The fragment named `name`.
+    pub fn fragment(&self, name: &str) -> Option<&Positioned<FragmentDefinition>> {
+        self.document.fragments.get(name)
     }
 }
 

@@ -7,7 +7,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::{Context, PathSegment, ServerError, ServerResult, Value};
 use uuid::Uuid;
 
-use super::error::{code, server_error};
+use super::error::{server_error, Code};
 use crate::auth::Caller;
 
 /// Root fields anyone may call, as (type, field).
@@ -62,7 +62,7 @@ impl Extension for DenyByDefault {
                 "guarded field asked anonymously"
             );
             let key = info.alias.unwrap_or(info.name).to_owned();
-            let error: ServerError = server_error(AUTH_REQUIRED, code::UNAUTHENTICATED);
+            let error: ServerError = server_error(AUTH_REQUIRED, Code::Unauthenticated);
             return Err(
                 ServerError { locations: vec![info.field.name.pos], ..error }.with_path(vec![PathSegment::Field(key)])
             );

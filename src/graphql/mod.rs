@@ -5,6 +5,7 @@ pub mod document_guard;
 pub mod error;
 pub mod guard;
 pub mod mutation;
+pub mod nulls;
 pub mod query;
 pub mod response;
 pub mod shape;

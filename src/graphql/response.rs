@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use async_graphql::{Request, Response, ServerError, Value};
 use serde::Serialize;
 
-use super::document_guard::{Cost, DocumentGuard, Refusal};
-use super::error::cap_errors;
+use super::document_guard::{Cost, DocumentGuard, Prepared, Refusal};
+use super::error::{cap_errors, code, ensure_codes, Code};
+use super::nulls::propagate;
+use super::shape::Shape;
 use super::AppSchema;
 
 /// What became of one request.
@@ -25,17 +27,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Sorts async-graphql's answer: a response whose errors all lack a
-    /// path and that has no data failed before execution (every field
-    /// error carries its path).
-    pub fn of(mut response: Response) -> Self {
+    /// Sorts async-graphql's answer to a prepared request. Errors its parse
+    /// and validation steps raised (typed by `ErrorCodes`) mean it never
+    /// ran; otherwise every error gets a code and its place in `data`.
+    pub fn of(mut response: Response, prepared: &Prepared, shape: &Shape) -> Self {
         cap_errors(&mut response.errors);
+        let before_execution =
+            |e: &ServerError| matches!(code(e), Some(Code::GraphqlParseFailed | Code::GraphqlValidationFailed));
         if response.data == Value::Null
             && !response.errors.is_empty()
-            && response.errors.iter().all(|e| e.path.is_empty())
+            && response.errors.iter().all(|e| e.path.is_empty() && before_execution(e))
         {
             return Self::Refused(response.errors);
         }
+        ensure_codes(&mut response.errors);
+        propagate(&mut response, prepared, shape);
         Self::Executed(response)
     }
 
@@ -93,17 +99,17 @@ pub struct Body<'a> {
 /// Guards and runs one query or mutation: the path every transport shares.
 pub async fn run(schema: &AppSchema, guard: &DocumentGuard, mut request: Request) -> Outcome {
     match guard.prepare(&mut request) {
-        Ok(_) => Outcome::of(schema.execute(request).await),
+        Ok(prepared) => Outcome::of(schema.execute(request).await, &prepared, guard.shape()),
         Err(refusal) => Outcome::refused(refusal),
     }
 }
 
 /// Guards every request of a batch; their password-checking fields are
 /// added up, since the batch is one request (§7).
-pub fn prepare_batch(guard: &DocumentGuard, requests: &mut [Request]) -> Vec<Result<Cost, Refusal>> {
+pub fn prepare_batch(guard: &DocumentGuard, requests: &mut [Request]) -> Vec<Result<Prepared, Refusal>> {
     let prepared: Vec<_> = requests.iter_mut().map(|r| guard.prepare(r)).collect();
     let total = Cost {
-        password_fields: prepared.iter().filter_map(|p| p.as_ref().ok()).map(|c| c.password_fields).sum(),
+        password_fields: prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| p.cost.password_fields).sum(),
         ..Cost::default()
     };
     match total.check(guard.limits()) {

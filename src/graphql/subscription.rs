@@ -10,7 +10,7 @@ use async_graphql::{
     registry, Context, Enum, Object, PathSegment, Response, ServerError, Subscription, SubscriptionType, ID,
 };
 
-use super::error::{code, server_error};
+use super::error::{server_error, Code};
 use super::guard::{is_public, user_id, AUTH_REQUIRED};
 use super::types::Task;
 use crate::auth::Caller;
@@ -106,7 +106,7 @@ impl<S: SubscriptionType> SubscriptionType for Guarded<S> {
         if anonymous && !is_public(&S::type_name(), name) {
             tracing::warn!(target: "security", reason = "no token", field = name, "guarded subscription asked anonymously");
             let key = ctx.item.node.response_key().node.to_string();
-            let error = server_error(AUTH_REQUIRED, code::UNAUTHENTICATED);
+            let error = server_error(AUTH_REQUIRED, Code::Unauthenticated);
             let error = ServerError { locations: vec![ctx.item.pos], ..error }.with_path(vec![PathSegment::Field(key)]);
             return Some(Box::pin(stream::once(async move { Response::from_errors(vec![error]) })));
         }

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::auth::{AuthError, Caller, ExternalIdentity, Principal, Verified};
-use crate::graphql::error::code;
 use crate::service::ServiceError;
 
 /// Longest `Authorization` header accepted.
@@ -139,21 +138,21 @@ pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> String {
 
 impl IntoResponse for CallerRejection {
     fn into_response(self) -> Response {
-        use crate::graphql::error::{error_body, INTERNAL_MESSAGE};
+        use crate::graphql::error::{error_body, Code, INTERNAL_MESSAGE};
         let (status, challenge, message, error_code) = match self {
             Self::Multiple => (
                 StatusCode::BAD_REQUEST,
                 Some(r#"Bearer error="invalid_request""#),
                 "Send exactly one Authorization header",
-                code::BAD_REQUEST,
+                Code::BadRequest,
             ),
             Self::Invalid(_) => (
                 StatusCode::UNAUTHORIZED,
                 Some(r#"Bearer error="invalid_token""#),
                 "Invalid or expired access token",
-                code::UNAUTHENTICATED,
+                Code::Unauthenticated,
             ),
-            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, None, INTERNAL_MESSAGE, code::INTERNAL_SERVER_ERROR),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, None, INTERNAL_MESSAGE, Code::InternalServerError),
         };
         let mut response = (status, axum::Json(error_body(message, error_code))).into_response();
         if let Some(challenge) = challenge {

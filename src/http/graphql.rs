@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::caller::ResolvedCaller;
 use super::{graphiql, AppState};
 use crate::graphql::document_guard;
-use crate::graphql::error::{code, code_of};
+use crate::graphql::error::{code, Code};
 use crate::graphql::response::{self, Outcome};
 use crate::graphql::RequestMeta;
 
@@ -48,11 +48,11 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
             for (request, prepared) in requests.into_iter().zip(prepared) {
                 let outcome = match prepared {
                     Err(refusal) => Outcome::refused(refusal),
-                    Ok(_) => {
+                    Ok(prepared) => {
                         let meta =
                             RequestMeta { client: caller.client.clone(), operation: request.operation_name.clone() };
                         let request = request.data(caller.caller.clone()).data(meta);
-                        Outcome::of(state.schema.execute(request).await)
+                        Outcome::of(state.schema.execute(request).await, &prepared, state.guard.shape())
                     }
                 };
                 outcomes.push(outcome);
@@ -125,11 +125,11 @@ fn status_of(outcome: &Outcome, anonymous: bool, media: Media) -> StatusCode {
     if errors.is_empty() || outcome.data().is_some_and(has_data) {
         return StatusCode::OK;
     }
-    let all = |c: &str| errors.iter().all(|e| code_of(e) == Some(c));
-    if anonymous && all(code::UNAUTHENTICATED) {
+    let all = |c: Code| errors.iter().all(|e| code(e) == Some(c));
+    if anonymous && all(Code::Unauthenticated) {
         return StatusCode::UNAUTHORIZED;
     }
-    if all(code::TOO_MANY_REQUESTS) {
+    if all(Code::TooManyRequests) {
         return StatusCode::TOO_MANY_REQUESTS;
     }
     if media == Media::GraphqlResponse && outcome.is_refused() {
@@ -223,8 +223,8 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize, media: Media)
 /// A GraphQL-shaped error for a request that never reached execution.
 fn request_error(status: StatusCode, message: &str, media: Media) -> Response {
     let error_code = match status {
-        StatusCode::INTERNAL_SERVER_ERROR => code::INTERNAL_SERVER_ERROR,
-        _ => code::BAD_REQUEST,
+        StatusCode::INTERNAL_SERVER_ERROR => Code::InternalServerError,
+        _ => Code::BadRequest,
     };
     let body = crate::graphql::error::error_body(message, error_code);
     (status, [(CONTENT_TYPE, media.header())], body.to_string()).into_response()

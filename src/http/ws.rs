@@ -26,7 +26,7 @@ use super::caller::{bearer, bearer_token, client_addr, external_principal, Calle
 use super::AppState;
 use crate::auth::{Caller, Principal, Verified};
 use crate::graphql::document_guard;
-use crate::graphql::error::{code, server_error};
+use crate::graphql::error::{server_error, Code};
 use crate::graphql::response::{Body, Outcome};
 use crate::graphql::RequestMeta;
 
@@ -296,9 +296,7 @@ impl From<ServerMessage<'_>> for Message {
     }
 }
 
-type Running = futures_util::stream::SelectAll<
-    futures_util::stream::BoxStream<'static, (String, Option<async_graphql::Response>)>,
->;
+type Running = futures_util::stream::SelectAll<futures_util::stream::BoxStream<'static, (String, Option<Outcome>)>>;
 
 /// The operations of one socket: at most `ws_max_subscriptions` at once,
 /// ids unique while active.
@@ -343,13 +341,20 @@ impl Operations {
         }
         let max = state.ws_max_subscriptions;
         if self.active.len() >= max {
-            let error = server_error(format!("At most {max} active subscriptions per socket"), code::TOO_MANY_REQUESTS);
+            let error = server_error(format!("At most {max} active subscriptions per socket"), Code::TooManyRequests);
             return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[error] }.text()]);
         }
-        if let Err(refusal) = state.guard.prepare(&mut request) {
-            return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[refusal.into()] }.text()]);
-        }
-        let responses = state.schema.execute_stream_with_session_data(request, session.clone());
+        let prepared = match state.guard.prepare(&mut request) {
+            Ok(prepared) => prepared,
+            Err(refusal) => {
+                return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[refusal.into()] }.text()])
+            }
+        };
+        let guard = state.guard.clone();
+        let responses = state
+            .schema
+            .execute_stream_with_session_data(request, session.clone())
+            .map(move |r| Outcome::of(r, &prepared, guard.shape()));
         let (responses, handle) = futures_util::stream::abortable(responses);
         let tag = id.clone();
         let end = futures_util::stream::once(futures_util::future::ready((id.clone(), None)));
@@ -359,7 +364,7 @@ impl Operations {
     }
 
     /// One result of a running operation, or its end.
-    fn emit(&mut self, id: String, response: Option<async_graphql::Response>) -> Step {
+    fn emit(&mut self, id: String, response: Option<Outcome>) -> Step {
         if !self.active.contains_key(&id) {
             return Step::Nothing; // completed by the client meanwhile
         }
@@ -367,7 +372,7 @@ impl Operations {
             self.active.remove(&id);
             return Step::Send(vec![ServerMessage::Complete { id: &id }.text()]);
         };
-        match Outcome::of(response) {
+        match response {
             Outcome::Refused(errors) | Outcome::BadRequest(errors) => {
                 if let Some(handle) = self.active.remove(&id) {
                     handle.abort();

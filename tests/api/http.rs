@@ -113,6 +113,42 @@ both_backends! {
         assert_eq!(r.ok(), &json!({ "b": "Query" }));
     }
 
+    async fn errored_fields_keep_their_key_as_the_specification_says(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let mine = app.create_task(&s.access, "mine").await;
+        let unknown = uuid::Uuid::new_v4().to_string();
+        // A nullable field that errors is present and null, in selection order.
+        let q = format!("{{ a: task(id: \"{mine}\") {{ id }} b: task(id: \"{unknown}\") {{ id }} me {{ id }} }}");
+        let r = app.gql(Some(&s.access), &q, json!({})).await;
+        let text = r.body["data"].to_string();
+        assert_eq!(text, format!(r#"{{"a":{{"id":"{mine}"}},"b":null,"me":{{"id":"{}"}}}}"#, s.user_id));
+        assert_eq!(r.body["errors"][0]["path"], json!(["b"]));
+        r.assert_code("NOT_FOUND");
+        // Alone, through a fragment too: the key stays.
+        for q in [format!("{{ task(id: \"{unknown}\") {{ id }} }}"), format!("{{ ...Q }} fragment Q on Query {{ task(id: \"{unknown}\") {{ id }} }}")] {
+            let r = app.gql(Some(&s.access), &q, json!({})).await;
+            assert_eq!(r.body["data"], json!({ "task": null }), "{q}: {}", r.body);
+        }
+        // A non-null root field that errors nulls `data` itself (not dropped).
+        let r = app.gql(None, "{ __typename me { id } }", json!({})).await;
+        assert_eq!(r.body["data"], serde_json::Value::Null, "{}", r.body);
+        assert!(r.body.as_object().unwrap().contains_key("data"), "{}", r.body);
+        let r = app.gql(Some(&s.access), "mutation { deleteTask(id: \"00000000-0000-0000-0000-000000000000\") }", json!({})).await;
+        assert!(r.body.as_object().unwrap().contains_key("data") && r.body["data"].is_null(), "{}", r.body);
+        // Over the socket: the same shape in a `next` payload.
+        let mut ws = crate::ws::Ws::connect(&app, Some(&s.access)).await;
+        ws.subscribe("1", &format!("{{ a: task(id: \"{unknown}\") {{ id }} me {{ id }} }}")).await;
+        let payload = ws.event("1").await;
+        assert_eq!(payload["data"], json!({ "a": null, "me": { "id": s.user_id } }), "{payload}");
+        // An anonymous `taskEvents` (TaskEvent!) nulls the payload's data.
+        let mut anon = crate::ws::Ws::connect(&app, None).await;
+        anon.task_events("2").await;
+        let payload = anon.event("2").await;
+        assert!(payload.as_object().unwrap().contains_key("data") && payload["data"].is_null(), "{payload}");
+        assert_eq!(payload["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    }
+
     async fn a_caller_with_a_token_gets_200_for_field_errors(b: Backend) {
         let app = TestApp::spawn(b).await;
         let s = app.signup("alice@example.com").await;

@@ -36,6 +36,11 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
             return request_error(StatusCode::BAD_REQUEST, &format!("The body is not a GraphQL request: {e}"), media)
         }
     };
+    // A request without a `query` is not a GraphQL request (its parameters
+    // are invalid): 400, whatever the media type.
+    if batch.iter().any(|r| r.query.is_empty()) {
+        return request_error(StatusCode::BAD_REQUEST, "A GraphQL request needs a non-empty `query`", media);
+    }
     match batch {
         BatchRequest::Single(request) => execute(&state, caller, request, media).await,
         BatchRequest::Batch(mut requests) => {

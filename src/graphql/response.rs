@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError, Value};
 use serde::Serialize;
 
 use super::document_guard::{Cost, DocumentGuard, Prepared, Refusal};
-use super::error::{cap_errors, code, ensure_codes, Code};
+use super::error::{cap_errors, code, ensure_codes, server_error, Code};
 use super::nulls::propagate;
 use super::shape::Shape;
 use super::AppSchema;
@@ -96,12 +97,22 @@ pub struct Body<'a> {
     extensions: Option<&'a BTreeMap<String, Value>>,
 }
 
-/// Guards and runs one query or mutation: the path every transport shares.
+/// Guards and runs one query or mutation over HTTP.
 pub async fn run(schema: &AppSchema, guard: &DocumentGuard, mut request: Request) -> Outcome {
     match guard.prepare(&mut request) {
-        Ok(prepared) => Outcome::of(schema.execute(request).await, &prepared, guard.shape()),
+        Ok(prepared) => execute(schema, guard, request, &prepared).await,
         Err(refusal) => Outcome::refused(refusal),
     }
+}
+
+/// Runs a prepared query or mutation over HTTP; a subscription is refused
+/// (it needs the WebSocket).
+pub async fn execute(schema: &AppSchema, guard: &DocumentGuard, request: Request, prepared: &Prepared) -> Outcome {
+    if prepared.operation().is_some_and(|op| op.node.ty == OperationType::Subscription) {
+        let message = "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws)";
+        return Outcome::BadRequest(vec![server_error(message, Code::BadRequest)]);
+    }
+    Outcome::of(schema.execute(request).await, prepared, guard.shape())
 }
 
 /// Guards every request of a batch; their password-checking fields are

@@ -57,7 +57,7 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
                         let meta =
                             RequestMeta { client: caller.client.clone(), operation: request.operation_name.clone() };
                         let request = request.data(caller.caller.clone()).data(meta);
-                        Outcome::of(state.schema.execute(request).await, &prepared, state.guard.shape())
+                        response::execute(&state.schema, &state.guard, request, &prepared).await
                     }
                 };
                 outcomes.push(outcome);

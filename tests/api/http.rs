@@ -105,6 +105,15 @@ both_backends! {
                 assert!(r.body.get("data").is_none(), "a request error has no data: {}", r.body);
             }
         }
+        // A subscription needs the WebSocket: 400 over HTTP, nothing run.
+        for accept in ["application/json", "application/graphql-response+json"] {
+            let body = json!({ "query": "subscription { taskEvents { kind } }" });
+            let r = app.client.post(app.url("/graphql")).header("accept", accept).json(&body).send().await.unwrap();
+            let r = Gql::from(r).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            r.assert_code("BAD_REQUEST");
+            assert!(r.body.get("data").is_none(), "{}", r.body);
+        }
         // The named operation of several runs.
         let r = app.gql(None, "query A { a: __typename } query B { b: __typename }", json!({})).await;
         r.assert_code("OPERATION_RESOLUTION_FAILURE");

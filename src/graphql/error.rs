@@ -206,3 +206,31 @@ impl Extension for ErrorCodes {
             .map_err(|errors| errors.into_iter().map(|e| with_phase_code(e, Code::GraphqlValidationFailed)).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_without_a_code_becomes_an_internal_error_in_place() {
+        let mut errors = vec![
+            ServerError { path: vec![async_graphql::PathSegment::Field("a".into())], ..ServerError::new("db detail", None) },
+            server_error("Invalid email or password", Code::Unauthenticated),
+        ];
+        ensure_codes(&mut errors);
+        assert_eq!(errors[0].message, INTERNAL_MESSAGE);
+        assert_eq!(code(&errors[0]), Some(Code::InternalServerError));
+        assert_eq!(errors[0].path, vec![async_graphql::PathSegment::Field("a".into())]);
+        assert_eq!(code(&errors[1]), Some(Code::Unauthenticated));
+    }
+
+    #[test]
+    fn too_many_errors_are_cut_to_the_cap() {
+        let mut errors: Vec<_> = (0..500).map(|i| server_error(format!("e{i}"), Code::GraphqlValidationFailed)).collect();
+        cap_errors(&mut errors);
+        assert_eq!(errors.len(), MAX_ERRORS);
+        let mut big: Vec<_> = (0..50).map(|_| server_error("x".repeat(100_000), Code::BadUserInput)).collect();
+        cap_errors(&mut big);
+        assert!(big.iter().map(|e| e.message.len()).sum::<usize>() <= MAX_ERROR_BYTES);
+    }
+}

@@ -215,6 +215,23 @@ both_backends! {
         assert!(seen.contains("4"), "{seen:?}");
     }
 
+    async fn a_second_subscribe_with_an_active_id_closes_the_socket_4409(b: Backend) {
+        let app = TestApp::spawn(b).await;
+        let s = app.signup("alice@example.com").await;
+        let mut ws = Ws::connect(&app, Some(&s.access)).await;
+        ws.task_events("same").await;
+        ws.settle().await;
+        ws.task_events("same").await;
+        assert_eq!(ws.next().await, Frame::Close(4409));
+        // A finished id may be used again.
+        let mut ws = Ws::connect(&app, Some(&s.access)).await;
+        for _ in 0..2 {
+            ws.subscribe("q", "{ __typename }").await;
+            assert_eq!(ws.event("q").await["data"]["__typename"], "Query");
+            assert_eq!(ws.next().await, Frame::Json(json!({ "type": "complete", "id": "q" })));
+        }
+    }
+
     async fn logout_password_change_and_deletion_close_the_users_sockets(b: Backend) {
         let app = TestApp::spawn(b).await;
         for (i, op) in ["mutation { logout }",

@@ -146,6 +146,22 @@ pub struct Config {
     )]
     pub auth_external_algorithms: Vec<String>,
 
+    /// The claim of external tokens that holds their scopes (a
+    /// space-separated string or an array of strings).
+    #[arg(long, env = "AUTH_EXTERNAL_SCOPE_CLAIM", default_value = "scope", global = true)]
+    pub auth_external_scope_claim: String,
+
+    /// Scopes of an external token without that claim (Better Auth's `jwt`
+    /// plugin sends none), comma-separated.
+    #[arg(
+        long,
+        env = "AUTH_EXTERNAL_DEFAULT_SCOPES",
+        value_delimiter = ',',
+        default_value = "tasks:read,tasks:write,profile:read,account",
+        global = true
+    )]
+    pub auth_external_default_scopes: Vec<String>,
+
     /// Open WebSockets allowed per user on one replica.
     #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 50, global = true)]
     pub ws_max_sockets_per_user: usize,
@@ -249,6 +265,10 @@ impl Default for Config {
             auth_external_issuer: None,
             auth_external_audience: None,
             auth_external_algorithms: ["EdDSA", "ES256", "RS256", "PS256"].map(String::from).to_vec(),
+            auth_external_scope_claim: "scope".into(),
+            auth_external_default_scopes: ["tasks:read", "tasks:write", "profile:read", "account"]
+                .map(String::from)
+                .to_vec(),
             ws_max_sockets_per_user: 50,
             ws_max_subscriptions: 20,
             ws_init_timeout: 10,

@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::tokens::{now_secs, LEEWAY_SECS};
-use super::AuthError;
+use super::{AuthError, Scope, Scopes};
 use crate::config::Config;
 
 /// Fewest seconds between two fetches of the key set.
@@ -34,6 +34,10 @@ pub struct ExternalConfig {
     pub issuer: String,
     pub audience: String,
     pub algorithms: Vec<Algorithm>,
+    /// The claim that holds a token's scopes (CONTRACT §10).
+    pub scope_claim: String,
+    /// The scopes of a token without that claim.
+    pub default_scopes: Scopes,
 }
 
 impl ExternalConfig {
@@ -82,7 +86,24 @@ impl ExternalConfig {
         if algorithms.is_empty() {
             return Err("AUTH_EXTERNAL_ALGORITHMS is empty".into());
         }
-        Ok(Some(Self { jwks_url: url.to_owned(), issuer, audience, algorithms }))
+        let mut default_scopes = Vec::new();
+        for word in config.auth_external_default_scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            default_scopes.push(Scope::parse(word).ok_or_else(|| {
+                format!("AUTH_EXTERNAL_DEFAULT_SCOPES: unknown scope {word:?} (tasks:read, tasks:write, profile:read, account)")
+            })?);
+        }
+        let scope_claim = config.auth_external_scope_claim.trim().to_owned();
+        if scope_claim.is_empty() {
+            return Err("AUTH_EXTERNAL_SCOPE_CLAIM is empty".into());
+        }
+        Ok(Some(Self {
+            jwks_url: url.to_owned(),
+            issuer,
+            audience,
+            algorithms,
+            scope_claim,
+            default_scopes: default_scopes.into_iter().collect(),
+        }))
     }
 }
 
@@ -96,6 +117,8 @@ pub struct ExternalIdentity {
     /// Present only when the token has a `name` claim.
     pub name: Option<Option<String>>,
     pub expires_at: i64,
+    /// From the scope claim, else the configured default.
+    pub scopes: Scopes,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +132,9 @@ struct ExternalClaims {
     /// `Some(None)` for `"name": null`, `None` when absent.
     #[serde(default, deserialize_with = "present")]
     name: Option<Option<String>>,
+    /// Every other claim, for the configurable scope claim.
+    #[serde(flatten)]
+    other: std::collections::HashMap<String, serde_json::Value>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -223,6 +249,12 @@ impl ExternalIssuer {
             issuer: self.config.issuer.clone(),
             subject: claims.sub,
             email,
+            scopes: match claims.other.get(&self.config.scope_claim) {
+                None | Some(serde_json::Value::Null) => self.config.default_scopes,
+                Some(serde_json::Value::String(s)) => Scopes::from_words(s.split_whitespace()),
+                Some(serde_json::Value::Array(items)) => Scopes::from_words(items.iter().filter_map(|v| v.as_str())),
+                Some(_) => return Err(AuthError::BadClaims),
+            },
             name: claims.name,
             expires_at: claims.exp,
         })

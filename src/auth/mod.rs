@@ -6,6 +6,7 @@
 
 pub mod jwks;
 pub mod password;
+pub mod scopes;
 pub mod secret;
 pub mod tokens;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use jwks::{ExternalIdentity, ExternalIssuer};
+pub use scopes::{Scope, Scopes};
 pub use tokens::{Keys, TokenPair};
 
 /// The verified subject of an access token.
@@ -26,6 +28,8 @@ pub struct Principal {
     pub expires_at: i64,
     /// Signed in through the external identity provider (CONTRACT §8).
     pub external: bool,
+    /// What the token may do (CONTRACT §10).
+    pub scopes: Scopes,
 }
 
 /// A verified token: ours (its subject is a user id), or the external

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{AuthError, Principal};
+use super::{AuthError, Principal, Scopes};
 
 /// `typ` of access tokens (RFC 9068).
 pub const ACCESS_TYP: &str = "at+jwt";
@@ -87,6 +87,9 @@ struct OutClaims<'a> {
     exp: u64,
     jti: String,
     ver: i32,
+    /// RFC 9068 §2.2.3; on access tokens only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +98,8 @@ struct InClaims {
     exp: i64,
     #[serde(default)]
     ver: Option<i32>,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// What a verified refresh token says.
@@ -149,7 +154,9 @@ impl Keys {
         token_version: i32,
     ) -> Result<TokenPair, jsonwebtoken::errors::Error> {
         let now = now_secs();
-        let access = self.claims(user_id, Some(email), now, self.access_ttl, token_version);
+        let mut access = self.claims(user_id, Some(email), now, self.access_ttl, token_version);
+        // A session holds every scope (CONTRACT §10).
+        access.scope = Some(Scopes::ALL.to_claim());
         let refresh = self.claims(user_id, None, now, self.refresh_ttl, token_version);
         Ok(TokenPair {
             access_token: jsonwebtoken::encode(&self.header(ACCESS_TYP), &access, &self.current.access_enc)?,
@@ -169,6 +176,7 @@ impl Keys {
             exp: now + ttl,
             jti: Uuid::new_v4().to_string(),
             ver,
+            scope: None,
         }
     }
 
@@ -188,6 +196,8 @@ impl Keys {
             token_version: claims.ver,
             expires_at: claims.exp,
             external: false,
+            // Without `scope` (minted by another holder of the secret): a session.
+            scopes: claims.scope.as_deref().map_or(Scopes::ALL, |s| Scopes::from_words(s.split_whitespace())),
         })
     }
 

@@ -97,6 +97,30 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
     with_code(async_graphql::Error::new(error.to_string()), code, field)
 }
 
+/// A guarded field asked without a token.
+pub fn unauthenticated(message: &str) -> async_graphql::Error {
+    with_code(async_graphql::Error::new(message), Code::Unauthenticated, None)
+}
+
+/// A signed-in caller whose token lacks what a field's rule requires;
+/// `extensions.requiredScopes` is that rule (CONTRACT §10).
+pub fn forbidden(any_of: &[&[crate::auth::Scope]]) -> async_graphql::Error {
+    let wanted: Vec<String> =
+        any_of.iter().map(|all| all.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and ")).collect();
+    let message = format!("Forbidden: this field needs the scope {}", wanted.join(", or "));
+    let mut error = with_code(async_graphql::Error::new(message), Code::Forbidden, None);
+    let list = async_graphql::Value::List(
+        any_of
+            .iter()
+            .map(|all| async_graphql::Value::List(all.iter().map(|s| async_graphql::Value::from(s.as_str())).collect()))
+            .collect(),
+    );
+    if let Some(ext) = error.extensions.as_mut() {
+        ext.set("requiredScopes", list);
+    }
+    error
+}
+
 /// `.gql()` on a service result: the only way resolvers turn service
 /// errors into GraphQL errors.
 pub trait ServiceResultExt<T> {
@@ -214,7 +238,10 @@ mod tests {
     #[test]
     fn an_error_without_a_code_becomes_an_internal_error_in_place() {
         let mut errors = vec![
-            ServerError { path: vec![async_graphql::PathSegment::Field("a".into())], ..ServerError::new("db detail", None) },
+            ServerError {
+                path: vec![async_graphql::PathSegment::Field("a".into())],
+                ..ServerError::new("db detail", None)
+            },
             server_error("Invalid email or password", Code::Unauthenticated),
         ];
         ensure_codes(&mut errors);
@@ -226,7 +253,8 @@ mod tests {
 
     #[test]
     fn too_many_errors_are_cut_to_the_cap() {
-        let mut errors: Vec<_> = (0..500).map(|i| server_error(format!("e{i}"), Code::GraphqlValidationFailed)).collect();
+        let mut errors: Vec<_> =
+            (0..500).map(|i| server_error(format!("e{i}"), Code::GraphqlValidationFailed)).collect();
         cap_errors(&mut errors);
         assert_eq!(errors.len(), MAX_ERRORS);
         let mut big: Vec<_> = (0..50).map(|_| server_error("x".repeat(100_000), Code::BadUserInput)).collect();

@@ -3,11 +3,11 @@
 pub mod document_cache;
 pub mod document_guard;
 pub mod error;
-pub mod guard;
 pub mod mutation;
 pub mod nulls;
 pub mod query;
 pub mod response;
+pub mod rules;
 pub mod shape;
 pub mod subscription;
 pub mod types;
@@ -47,11 +47,6 @@ impl RequestMeta {
     }
 }
 
-/// Client address and operation name of a request, for guards.
-pub(crate) fn request_of<'a>(ctx: &'a async_graphql::extensions::ExtensionContext<'_>) -> (&'a str, &'a str) {
-    RequestMeta::of(ctx.data_opt::<RequestMeta>())
-}
-
 /// The client address of a request, for rate limits.
 pub(crate) fn client(ctx: &async_graphql::Context<'_>) -> String {
     RequestMeta::of(ctx.data_opt::<RequestMeta>()).0.to_owned()
@@ -64,8 +59,7 @@ pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, wha
     tracing::warn!(target: "security", reason, client, operation, "{what}");
 }
 
-/// The subscription root, guarded like the others.
-pub type SubscriptionRoot = subscription::Guarded<subscription::SubscriptionRoot>;
+pub use subscription::SubscriptionRoot;
 
 /// The executable schema type.
 pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -73,7 +67,7 @@ pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 /// The schema's shape alone, shared by [`build_schema`] and [`sdl`] so the
 /// exported SDL is exactly what is served.
 fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
-    Schema::build(Query, Mutation, subscription::Guarded(subscription::SubscriptionRoot))
+    Schema::build(Query, Mutation, SubscriptionRoot)
 }
 
 /// Builds the executable schema from state made at start-up. It reads no
@@ -93,7 +87,6 @@ pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSch
         .data(services.tasks)
         .data(hub)
         .extension(error::ErrorCodes)
-        .extension(guard::DenyByDefault)
         // Depth and complexity are counted by the document guard at the
         // edge, fragments once each; async-graphql's own counters expand
         // every spread. Its recursion bound stays as a second line.

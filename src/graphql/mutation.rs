@@ -3,8 +3,8 @@
 use async_graphql::{Context, MaybeUndefined, Object, ID};
 
 use super::error::{to_graphql, ServiceResultExt};
-use super::guard::user_id;
 use super::parse_id;
+use super::rules;
 use super::types::{AuthPayload, ChangePasswordInput, CreateTaskInput, LoginInput, SignupInput, Task, UpdateTaskInput};
 use crate::auth::{Caller, Principal};
 use crate::service::accounts::managed_elsewhere;
@@ -17,8 +17,9 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Creates a password account and signs it in. Public.
+    #[graphql(guard = "rules::public()")]
     async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> async_graphql::Result<AuthPayload> {
-        let accounts = ctx.data_unchecked::<Accounts>();
+        let accounts = ctx.data::<Accounts>()?;
         let client = super::client(ctx);
         let session = accounts.signup(&input.email, input.password, input.name.as_deref(), &client).await;
         if let Err(ServiceError::TooManyRequests { .. }) = &session {
@@ -28,8 +29,9 @@ impl Mutation {
     }
 
     /// Signs in with email and password. Public.
+    #[graphql(guard = "rules::public()")]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
-        let accounts = ctx.data_unchecked::<Accounts>();
+        let accounts = ctx.data::<Accounts>()?;
         let session = accounts.login(&input.email, input.password, &super::client(ctx)).await;
         match &session {
             Err(ServiceError::InvalidCredentials) => {
@@ -42,11 +44,12 @@ impl Mutation {
     }
 
     /// Trades a refresh token for a new token pair. Public.
+    #[graphql(guard = "rules::public()")]
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
         if let Some(Caller::User(Principal { external: true, .. })) = ctx.data_opt::<Caller>() {
             return Err(to_graphql(managed_elsewhere("refreshToken")));
         }
-        let session = ctx.data_unchecked::<Accounts>().refresh(&refresh_token).await;
+        let session = ctx.data::<Accounts>()?.refresh(&refresh_token).await;
         if let Err(ServiceError::InvalidRefreshToken { reason }) = &session {
             super::security_event(ctx, reason, "refresh token refused");
         }
@@ -55,40 +58,60 @@ impl Mutation {
 
     /// Ends every session of the caller: all refresh tokens stop working;
     /// access tokens lapse within their lifetime.
+    #[graphql(
+        guard = "rules::scopes(rules::ACCOUNT)",
+        directive = rules::requiresScopes::apply(rules::names(rules::ACCOUNT))
+    )]
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let me = user_id(ctx)?;
-        ctx.data_unchecked::<Accounts>().logout(me).await.gql()?;
+        let me = rules::viewer(ctx)?.user_id;
+        ctx.data::<Accounts>()?.logout(me).await.gql()?;
         Ok(true)
     }
 
     /// Sets a new password; ends every other session and returns a new one.
+    #[graphql(
+        guard = "rules::scopes(rules::ACCOUNT)",
+        directive = rules::requiresScopes::apply(rules::names(rules::ACCOUNT))
+    )]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> async_graphql::Result<AuthPayload> {
-        let me = user_id(ctx)?;
-        let accounts = ctx.data_unchecked::<Accounts>();
+        let me = rules::viewer(ctx)?.user_id;
+        let accounts = ctx.data::<Accounts>()?;
         Ok(accounts.change_password(me, input.current_password, input.new_password).await.gql()?.into())
     }
 
     /// Deletes the caller's account and all of its tasks.
+    #[graphql(
+        guard = "rules::scopes(rules::ACCOUNT)",
+        directive = rules::requiresScopes::apply(rules::names(rules::ACCOUNT))
+    )]
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> async_graphql::Result<bool> {
-        let me = user_id(ctx)?;
-        ctx.data_unchecked::<Accounts>().delete_account(me, password).await.gql()?;
+        let me = rules::viewer(ctx)?.user_id;
+        ctx.data::<Accounts>()?.delete_account(me, password).await.gql()?;
         Ok(true)
     }
 
     /// Creates a task owned by the caller.
+    #[graphql(
+        guard = "rules::scopes(rules::TASKS_WRITE)",
+        directive = rules::requiresScopes::apply(rules::names(rules::TASKS_WRITE))
+    )]
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> async_graphql::Result<Task> {
-        let me = user_id(ctx)?;
+        let me = rules::viewer(ctx)?.user_id;
         let new = NewTask { title: input.title, description: input.description, completed: input.completed };
-        Ok(ctx.data_unchecked::<Tasks>().create(me, new).await.gql()?.into())
+        Ok(ctx.data::<Tasks>()?.create(me, new).await.gql()?.into())
     }
 
     /// Changes the given fields of one of the caller's tasks.
+    #[graphql(
+        guard = "rules::scopes(rules::TASKS_WRITE)",
+        directive = rules::requiresScopes::apply(rules::names(rules::TASKS_WRITE))
+    )]
     async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> async_graphql::Result<Task> {
-        let me = user_id(ctx)?;
+        let me = rules::viewer(ctx)?.user_id;
         let patch = TaskPatch {
             title: required("title", input.title).gql()?,
             description: match input.description {
@@ -99,22 +122,30 @@ impl Mutation {
             completed: required("completed", input.completed).gql()?,
         };
         let id = task_id(ctx, me, &id).await?;
-        Ok(ctx.data_unchecked::<Tasks>().update(me, id, patch).await.gql()?.into())
+        Ok(ctx.data::<Tasks>()?.update(me, id, patch).await.gql()?.into())
     }
 
     /// Marks one of the caller's tasks done or not done.
+    #[graphql(
+        guard = "rules::scopes(rules::TASKS_WRITE)",
+        directive = rules::requiresScopes::apply(rules::names(rules::TASKS_WRITE))
+    )]
     async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> async_graphql::Result<Task> {
-        let me = user_id(ctx)?;
+        let me = rules::viewer(ctx)?.user_id;
         let id = task_id(ctx, me, &id).await?;
         let patch = TaskPatch { completed: Some(completed), ..TaskPatch::default() };
-        Ok(ctx.data_unchecked::<Tasks>().update(me, id, patch).await.gql()?.into())
+        Ok(ctx.data::<Tasks>()?.update(me, id, patch).await.gql()?.into())
     }
 
     /// Deletes one of the caller's tasks and returns its id.
+    #[graphql(
+        guard = "rules::scopes(rules::TASKS_WRITE)",
+        directive = rules::requiresScopes::apply(rules::names(rules::TASKS_WRITE))
+    )]
     async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
-        let me = user_id(ctx)?;
+        let me = rules::viewer(ctx)?.user_id;
         let uuid = task_id(ctx, me, &id).await?;
-        let deleted = ctx.data_unchecked::<Tasks>().delete(me, uuid).await.gql()?;
+        let deleted = ctx.data::<Tasks>()?.delete(me, uuid).await.gql()?;
         Ok(ID(deleted.to_string()))
     }
 }
@@ -124,7 +155,7 @@ impl Mutation {
 async fn task_id(ctx: &Context<'_>, me: uuid::Uuid, id: &ID) -> async_graphql::Result<uuid::Uuid> {
     match parse_id(id) {
         Some(id) => Ok(id),
-        None => match ctx.data_unchecked::<Tasks>().missing(me).await {
+        None => match ctx.data::<Tasks>()?.missing(me).await {
             ServiceError::NotFound => Err(to_graphql(super::malformed_id())),
             other => Err(to_graphql(other)),
         },

@@ -1,19 +1,12 @@
-//! Subscription root (CONTRACT §9) and the guard that makes it deny by
-//! default like the other roots.
+//! Subscription root (CONTRACT §9), guarded like the other roots.
 
-use std::borrow::Cow;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use async_graphql::futures_util::stream::{self, Stream, StreamExt};
-use async_graphql::{
-    registry, Context, Enum, Object, PathSegment, Response, ServerError, Subscription, SubscriptionType, ID,
-};
+use async_graphql::futures_util::stream::{self, Stream};
+use async_graphql::{Context, Enum, Object, Subscription, ID};
 
-use super::error::{server_error, Code};
-use super::guard::{is_public, user_id, AUTH_REQUIRED};
+use super::rules;
 use super::types::Task;
-use crate::auth::Caller;
 use crate::events::hub::Delivered;
 use crate::events::{EventKind, Hub};
 
@@ -22,9 +15,13 @@ pub struct SubscriptionRoot;
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// The caller's own task changes, as they are committed, in commit order.
+    #[graphql(
+        guard = "rules::scopes(rules::TASKS_READ)",
+        directive = rules::requiresScopes::apply(rules::names(rules::TASKS_READ))
+    )]
     async fn task_events(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = TaskEvent>> {
-        let me = user_id(ctx)?;
-        let hub = ctx.data_unchecked::<Arc<Hub>>();
+        let me = rules::viewer(ctx)?.user_id;
+        let hub = ctx.data::<Arc<Hub>>()?;
         let rx = hub.subscribe(me);
         Ok(stream::unfold(rx, move |mut rx| async move {
             match rx.recv().await {
@@ -54,7 +51,7 @@ pub struct TaskEvent {
     task: Option<Task>,
 }
 
-#[Object]
+#[Object(guard = "rules::signed_in()", directive = rules::authenticated::apply())]
 impl TaskEvent {
     async fn kind(&self) -> TaskEventKind {
         self.kind
@@ -80,36 +77,5 @@ impl From<&Delivered> for TaskEvent {
             EventKind::SessionsEnded => (TaskEventKind::Deleted, uuid::Uuid::nil()),
         };
         Self { kind, task_id: ID(id.to_string()), task: d.task.clone().map(Into::into) }
-    }
-}
-
-/// Wraps a subscription root so every field not on the public list needs
-/// a caller, exactly as the resolve guard does for queries and mutations
-/// (async-graphql does not run resolve extensions for subscription roots).
-pub struct Guarded<S>(pub S);
-
-impl<S: SubscriptionType> SubscriptionType for Guarded<S> {
-    fn type_name() -> Cow<'static, str> {
-        S::type_name()
-    }
-
-    fn create_type_info(registry: &mut registry::Registry) -> String {
-        S::create_type_info(registry)
-    }
-
-    fn create_field_stream<'a>(
-        &'a self,
-        ctx: &'a Context<'_>,
-    ) -> Option<Pin<Box<dyn Stream<Item = Response> + Send + 'a>>> {
-        let name = ctx.item.node.name.node.as_str();
-        let anonymous = !matches!(ctx.data_opt::<Caller>(), Some(Caller::User(_)));
-        if anonymous && !is_public(&S::type_name(), name) {
-            tracing::warn!(target: "security", reason = "no token", field = name, "guarded subscription asked anonymously");
-            let key = ctx.item.node.response_key().node.to_string();
-            let error = server_error(AUTH_REQUIRED, Code::Unauthenticated);
-            let error = ServerError { locations: vec![ctx.item.pos], ..error }.with_path(vec![PathSegment::Field(key)]);
-            return Some(Box::pin(stream::once(async move { Response::from_errors(vec![error]) })));
-        }
-        self.0.create_field_stream(ctx).map(|s| s.boxed())
     }
 }

@@ -10,6 +10,8 @@ use entity::{task, user};
 use uuid::Uuid;
 
 use super::error::ServiceResultExt;
+use super::rules;
+use crate::auth::Scopes;
 use crate::service::accounts::Session;
 use crate::service::tasks::{self, Page, Tasks};
 
@@ -40,22 +42,42 @@ impl ScalarType for DateTime {
 
 /// A person with an account.
 #[derive(SimpleObject)]
+#[graphql(guard = "rules::signed_in().within(self.rights)", directive = rules::authenticated::apply())]
 pub struct User {
     pub id: ID,
     /// Normalised: trimmed, NFKC, lower-case.
+    #[graphql(
+        guard = "rules::scopes(rules::PROFILE_READ).within(self.rights)",
+        directive = rules::requiresScopes::apply(rules::names(rules::PROFILE_READ))
+    )]
     pub email: String,
+    #[graphql(
+        guard = "rules::scopes(rules::PROFILE_READ).within(self.rights)",
+        directive = rules::requiresScopes::apply(rules::names(rules::PROFILE_READ))
+    )]
     pub name: Option<String>,
     pub created_at: DateTime,
+    /// The rights it is read with when not the caller's: a session's,
+    /// inside the `AuthPayload` that made it.
+    #[graphql(skip)]
+    pub rights: Option<Scopes>,
 }
 
 impl From<user::Model> for User {
     fn from(u: user::Model) -> Self {
-        Self { id: ID(u.id.to_string()), email: u.email, name: u.name, created_at: DateTime(u.created_at) }
+        Self {
+            id: ID(u.id.to_string()),
+            email: u.email,
+            name: u.name,
+            created_at: DateTime(u.created_at),
+            rights: None,
+        }
     }
 }
 
 /// A todo item; only its owner ever sees it.
 #[derive(SimpleObject, Clone)]
+#[graphql(guard = "rules::signed_in()", directive = rules::authenticated::apply())]
 pub struct Task {
     pub id: ID,
     /// Stored trimmed, 1 to 200 characters.
@@ -81,8 +103,10 @@ impl From<task::Model> for Task {
 }
 
 /// What signing in returns: send `accessToken` as `Authorization: Bearer …`;
-/// trade `refreshToken` for a new pair with `refreshToken`.
+/// trade `refreshToken` for a new pair with `refreshToken`. Public, like
+/// the mutations that return it; its `user` is read with its session.
 #[derive(SimpleObject)]
+#[graphql(guard = "rules::public()")]
 pub struct AuthPayload {
     pub access_token: String,
     pub refresh_token: String,
@@ -100,7 +124,8 @@ impl From<Session> for AuthPayload {
             refresh_token: s.tokens.refresh_token,
             token_type: "Bearer".into(),
             expires_in: i32::try_from(s.tokens.expires_in).unwrap_or(i32::MAX),
-            user: s.user.into(),
+            // A session holds every scope.
+            user: User { rights: Some(Scopes::ALL), ..s.user.into() },
         }
     }
 }
@@ -204,6 +229,7 @@ impl From<TaskOrderInput> for tasks::TaskOrder {
 
 /// Relay page information.
 #[derive(SimpleObject)]
+#[graphql(guard = "rules::signed_in()", directive = rules::authenticated::apply())]
 pub struct PageInfo {
     pub has_next_page: bool,
     pub has_previous_page: bool,
@@ -213,6 +239,7 @@ pub struct PageInfo {
 
 /// One task and its cursor.
 #[derive(SimpleObject)]
+#[graphql(guard = "rules::signed_in()", directive = rules::authenticated::apply())]
 pub struct TaskEdge {
     /// Pass as `after` or `before` to page from here.
     pub cursor: String,
@@ -221,7 +248,7 @@ pub struct TaskEdge {
 
 /// A page of the caller's tasks.
 #[derive(SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, guard = "rules::signed_in()", directive = rules::authenticated::apply())]
 pub struct TaskConnection {
     pub edges: Vec<TaskEdge>,
     pub page_info: PageInfo,
@@ -233,7 +260,7 @@ pub struct TaskConnection {
     pub total: Option<u64>,
 }
 
-#[ComplexObject]
+#[ComplexObject(guard = "rules::signed_in()")]
 impl TaskConnection {
     /// The tasks of `edges`, without their cursors.
     async fn nodes(&self) -> Vec<&Task> {
@@ -244,7 +271,7 @@ impl TaskConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let n = match self.total {
             Some(n) => n,
-            None => ctx.data_unchecked::<Tasks>().count(self.owner, &self.filter).await.gql()?,
+            None => ctx.data::<Tasks>()?.count(self.owner, &self.filter).await.gql()?,
         };
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }

@@ -79,7 +79,13 @@ pub(crate) async fn external_principal(
     identity: &ExternalIdentity,
 ) -> Result<Principal, CallerRejection> {
     match state.accounts.external_user(identity).await {
-        Ok(user_id) => Ok(Principal { user_id, token_version: None, expires_at: identity.expires_at, external: true }),
+        Ok(user_id) => Ok(Principal {
+            user_id,
+            token_version: None,
+            expires_at: identity.expires_at,
+            external: true,
+            scopes: identity.scopes,
+        }),
         // The token is sound but its email claim is not (CONTRACT §8: 401).
         Err(ServiceError::BadInput { .. }) => Err(CallerRejection::Invalid(AuthError::BadClaims)),
         Err(e) => {

@@ -108,6 +108,13 @@ async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, med
         StatusCode::UNAUTHORIZED => {
             http.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        StatusCode::FORBIDDEN => {
+            let challenge =
+                format!("Bearer error=\"insufficient_scope\", scope=\"{}\"", required_scope(outcome.errors()));
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                http.headers_mut().insert(WWW_AUTHENTICATE, v);
+            }
+        }
         StatusCode::TOO_MANY_REQUESTS => {
             let secs = retry.unwrap_or(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -137,6 +144,9 @@ fn status_of(outcome: &Outcome, anonymous: bool, media: Media) -> StatusCode {
     if all(Code::TooManyRequests) {
         return StatusCode::TOO_MANY_REQUESTS;
     }
+    if !anonymous && all(Code::Forbidden) {
+        return StatusCode::FORBIDDEN;
+    }
     if media == Media::GraphqlResponse && outcome.is_refused() {
         return StatusCode::BAD_REQUEST;
     }
@@ -149,6 +159,25 @@ fn has_data(data: &Value) -> bool {
         Value::Object(fields) => fields.values().any(|v| *v != Value::Null),
         Value::Null => false,
         _ => true,
+    }
+}
+
+/// RFC 6750 §3.1's `scope`: the first rule's scopes, space-separated.
+fn required_scope(errors: &[async_graphql::ServerError]) -> String {
+    let first = errors.iter().find_map(|e| match e.extensions.as_ref()?.get("requiredScopes")? {
+        Value::List(any_of) => any_of.first().cloned(),
+        _ => None,
+    });
+    match first {
+        Some(Value::List(all)) => all
+            .iter()
+            .filter_map(|s| match s {
+                Value::String(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
     }
 }
 

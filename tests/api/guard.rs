@@ -10,7 +10,7 @@ use crate::helpers::TestApp;
 /// The public list of CONTRACT §4; anything else must be guarded.
 const PUBLIC: &[(&str, &str)] = &[("Mutation", "signup"), ("Mutation", "login"), ("Mutation", "refreshToken")];
 
-const INTROSPECT: &str = r#"{ __schema {
+pub(crate) const INTROSPECT: &str = r#"{ __schema {
   queryType { name } mutationType { name } subscriptionType { name }
   types { name kind
     fields { name args { name type { ...T } } type { ...T } }
@@ -19,7 +19,7 @@ const INTROSPECT: &str = r#"{ __schema {
 fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"#;
 
 /// A value for a required argument of type `ty`.
-fn sample(ty: &Value, types: &[Value]) -> Value {
+pub(crate) fn sample(ty: &Value, types: &[Value]) -> Value {
     match ty["kind"].as_str().unwrap() {
         "NON_NULL" => sample(&ty["ofType"], types),
         "LIST" => json!([sample(&ty["ofType"], types)]),
@@ -49,7 +49,7 @@ fn sample(ty: &Value, types: &[Value]) -> Value {
     }
 }
 
-fn type_name(ty: &Value) -> String {
+pub(crate) fn type_name(ty: &Value) -> String {
     match ty["kind"].as_str().unwrap() {
         "NON_NULL" => format!("{}!", type_name(&ty["ofType"])),
         "LIST" => format!("[{}]", type_name(&ty["ofType"])),
@@ -57,7 +57,7 @@ fn type_name(ty: &Value) -> String {
     }
 }
 
-fn leaf(ty: &Value) -> bool {
+pub(crate) fn leaf(ty: &Value) -> bool {
     match ty["kind"].as_str().unwrap() {
         "NON_NULL" | "LIST" => leaf(&ty["ofType"]),
         "SCALAR" | "ENUM" => true,

@@ -16,6 +16,7 @@ mod isolation;
 mod limits;
 mod pagination;
 mod properties;
+mod rules;
 mod schema;
 mod security_log;
 mod subscriptions;

@@ -5,5 +5,6 @@
 //! Timestamps are UTC epoch milliseconds (`i64`): ordering, cursors and
 //! equality are then byte-for-byte the same on SQLite and PostgreSQL.
 
+pub mod api_token;
 pub mod task;
 pub mod user;

@@ -4,6 +4,7 @@
 //! calls [`Verifier::verify`] and gets a [`Principal`] or an [`AuthError`]
 //! whose reason goes to the security log.
 
+pub mod api_tokens;
 pub mod jwks;
 pub mod password;
 pub mod scopes;
@@ -30,6 +31,8 @@ pub struct Principal {
     pub external: bool,
     /// What the token may do (CONTRACT §10).
     pub scopes: Scopes,
+    /// The API token it is, when it is one (CONTRACT §10).
+    pub api_token: Option<Uuid>,
 }
 
 /// A verified token: ours (its subject is a user id), or the external
@@ -38,6 +41,8 @@ pub struct Principal {
 pub enum Verified {
     Own(Principal),
     External(ExternalIdentity),
+    /// An opaque `tgq_` API token, found in the database.
+    ApiToken(Principal),
 }
 
 /// The caller of one request, handed to GraphQL as request data.
@@ -75,6 +80,11 @@ pub enum AuthError {
     BadClaims,
     #[error("unknown issuer")]
     UnknownIssuer,
+    #[error("unknown, revoked or expired API token")]
+    UnknownToken,
+    /// Checking the token needs the database, which failed: a 500.
+    #[error("the token store is unavailable")]
+    Unavailable,
 }
 
 /// The one verification entry point for every door: routes a token by
@@ -84,16 +94,30 @@ pub enum AuthError {
 pub struct Verifier {
     keys: Arc<Keys>,
     external: Option<Arc<ExternalIssuer>>,
+    api_tokens: Option<api_tokens::ApiTokenVerifier>,
 }
 
 impl Verifier {
     pub fn new(keys: Arc<Keys>, external: Option<Arc<ExternalIssuer>>) -> Self {
-        Self { keys, external }
+        Self { keys, external, api_tokens: None }
     }
 
-    /// Verifies a bearer access token. Our own tokens never touch the
-    /// database or the network; external ones may fetch the issuer's keys.
+    /// Accepts API tokens, read from `db`.
+    pub fn with_api_tokens(mut self, db: sea_orm::DatabaseConnection) -> Self {
+        self.api_tokens = Some(api_tokens::ApiTokenVerifier::new(db));
+        self
+    }
+
+    /// Verifies a bearer token. Our own JWTs never touch the database or
+    /// the network; external ones may fetch the issuer's keys; API tokens
+    /// (`tgq_…`) are one indexed read.
     pub async fn verify(&self, token: &str) -> Result<Verified, AuthError> {
+        if api_tokens::is_api_token(token) {
+            return match &self.api_tokens {
+                Some(store) => store.verify(token).await.map(Verified::ApiToken),
+                None => Err(AuthError::UnknownToken),
+            };
+        }
         let issuer = peek_issuer(token).ok_or(AuthError::Malformed)?;
         if issuer == self.keys.issuer() {
             return self.keys.verify_access(token).map(Verified::Own);

@@ -198,6 +198,7 @@ impl Keys {
             external: false,
             // Without `scope` (minted by another holder of the secret): a session.
             scopes: claims.scope.as_deref().map_or(Scopes::ALL, |s| Scopes::from_words(s.split_whitespace())),
+            api_token: None,
         })
     }
 

@@ -25,8 +25,19 @@ pub struct Delivered {
 
 struct User {
     events: broadcast::Sender<Arc<Delivered>>,
-    ended: broadcast::Sender<()>,
+    ended: broadcast::Sender<Ending>,
     sockets: usize,
+}
+
+/// What ended, for the user's sockets to decide whether it is theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Logout: sockets opened with a session token.
+    Sessions,
+    /// Password change, deletion: every socket.
+    Everything,
+    /// One API token revoked: the sockets it opened.
+    ApiToken(Uuid),
 }
 
 /// Registry of the sockets and subscriptions on this replica.
@@ -44,8 +55,26 @@ pub struct TooManySockets;
 pub struct SocketTicket {
     hub: Arc<Hub>,
     user: Uuid,
-    /// Fires when the user's sessions end (logout, password change, deletion).
-    pub ended: broadcast::Receiver<()>,
+    /// The API token the socket was opened with, if it was one.
+    api_token: Option<Uuid>,
+    ending: broadcast::Receiver<Ending>,
+}
+
+impl SocketTicket {
+    /// Resolves when what this socket was opened with has ended: its
+    /// sessions (logout, password change, deletion) or its API token.
+    pub async fn ended(&mut self) {
+        loop {
+            match self.ending.recv().await {
+                Ok(Ending::Everything) => return,
+                Ok(Ending::Sessions) if self.api_token.is_none() => return,
+                Ok(Ending::ApiToken(id)) if self.api_token == Some(id) => return,
+                Ok(_) => continue,
+                // Missed endings, or the hub is gone: end, to be safe.
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 impl Drop for SocketTicket {
@@ -72,21 +101,25 @@ impl Hub {
     fn entry(users: &mut HashMap<Uuid, User>, user: Uuid) -> &mut User {
         users.entry(user).or_insert_with(|| User {
             events: broadcast::channel(BUFFER).0,
-            ended: broadcast::channel(1).0,
+            ended: broadcast::channel(16).0,
             sockets: 0,
         })
     }
 
     /// Takes one of the user's socket places on this replica.
-    pub fn register_socket(self: &Arc<Self>, user: Uuid) -> Result<SocketTicket, TooManySockets> {
+    pub fn register_socket(
+        self: &Arc<Self>,
+        user: Uuid,
+        api_token: Option<Uuid>,
+    ) -> Result<SocketTicket, TooManySockets> {
         let mut users = self.lock();
         let entry = Self::entry(&mut users, user);
         if entry.sockets >= self.max_sockets_per_user {
             return Err(TooManySockets);
         }
         entry.sockets += 1;
-        let ended = entry.ended.subscribe();
-        Ok(SocketTicket { hub: self.clone(), user, ended })
+        let ending = entry.ended.subscribe();
+        Ok(SocketTicket { hub: self.clone(), user, api_token, ending })
     }
 
     /// A receiver of the user's task events.
@@ -99,8 +132,14 @@ impl Hub {
         let sender = {
             let users = self.lock();
             let Some(entry) = users.get(&event.user) else { return };
-            if let EventKind::SessionsEnded = event.kind {
-                let _ = entry.ended.send(());
+            let ending = match event.kind {
+                EventKind::SessionsEnded => Some(Ending::Sessions),
+                EventKind::AccessEnded => Some(Ending::Everything),
+                EventKind::ApiTokenRevoked(id) => Some(Ending::ApiToken(id)),
+                _ => None,
+            };
+            if let Some(ending) = ending {
+                let _ = entry.ended.send(ending);
                 return;
             }
             if entry.events.receiver_count() == 0 {
@@ -118,7 +157,10 @@ impl Hub {
                     return;
                 }
             },
-            EventKind::Deleted(_) | EventKind::SessionsEnded => None,
+            EventKind::Deleted(_)
+            | EventKind::SessionsEnded
+            | EventKind::AccessEnded
+            | EventKind::ApiTokenRevoked(_) => None,
         };
         let _ = sender.send(Arc::new(Delivered { kind: event.kind, task }));
     }

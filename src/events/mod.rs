@@ -37,9 +37,16 @@ pub enum EventKind {
     Updated(Uuid),
     #[serde(rename = "d")]
     Deleted(Uuid),
-    /// Logout, password change or account deletion: close the user's sockets.
+    /// Logout: close the user's session sockets (not its API tokens').
     #[serde(rename = "e")]
     SessionsEnded,
+    /// Password change or account deletion: sessions and API tokens end,
+    /// close every socket of the user.
+    #[serde(rename = "a")]
+    AccessEnded,
+    /// One API token revoked: close the sockets it opened.
+    #[serde(rename = "r")]
+    ApiTokenRevoked(Uuid),
 }
 
 /// Carries committed events to every replica.

@@ -79,7 +79,7 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::Unauthenticated | ServiceError::InvalidCredentials | ServiceError::InvalidRefreshToken { .. } => {
             (Code::Unauthenticated, None)
         }
-        ServiceError::NotFound => (Code::NotFound, None),
+        ServiceError::NotFound | ServiceError::ApiTokenNotFound => (Code::NotFound, None),
         ServiceError::BadInput { field, .. } => (Code::BadUserInput, Some(*field)),
         ServiceError::Conflict { field, .. } => (Code::Conflict, Some(*field)),
         ServiceError::TooManyRequests { retry_after } => {
@@ -89,7 +89,7 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
             }
             return e;
         }
-        ServiceError::Database(_) | ServiceError::Hash(_) | ServiceError::Token(_) => {
+        ServiceError::Database(_) | ServiceError::Hash(_) | ServiceError::Token(_) | ServiceError::Random(_) => {
             tracing::error!(error = %error, "request failed");
             return with_code(async_graphql::Error::new(INTERNAL_MESSAGE), Code::InternalServerError, None);
         }

@@ -85,6 +85,7 @@ pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSch
     let mut builder = builder()
         .data(services.accounts)
         .data(services.tasks)
+        .data(services.api_tokens)
         .data(hub)
         .extension(error::ErrorCodes)
         // Depth and complexity are counted by the document guard at the

@@ -5,10 +5,15 @@ use async_graphql::{Context, MaybeUndefined, Object, ID};
 use super::error::{to_graphql, ServiceResultExt};
 use super::parse_id;
 use super::rules;
-use super::types::{AuthPayload, ChangePasswordInput, CreateTaskInput, LoginInput, SignupInput, Task, UpdateTaskInput};
+use super::types::{
+    AuthPayload, ChangePasswordInput, CreateApiTokenInput, CreateTaskInput, CreatedApiToken, LoginInput, SignupInput,
+    Task, UpdateTaskInput,
+};
+use crate::auth::Scope;
 use crate::auth::{Caller, Principal};
 use crate::service::accounts::managed_elsewhere;
 use crate::service::accounts::Accounts;
+use crate::service::api_tokens::ApiTokens;
 use crate::service::tasks::{NewTask, TaskPatch, Tasks};
 use crate::service::ServiceError;
 
@@ -147,6 +152,36 @@ impl Mutation {
         let uuid = task_id(ctx, me, &id).await?;
         let deleted = ctx.data::<Tasks>()?.delete(me, uuid).await.gql()?;
         Ok(ID(deleted.to_string()))
+    }
+
+    /// Makes an API token for a script; its secret is in the answer, once.
+    #[graphql(
+        guard = "rules::scopes(rules::ACCOUNT)",
+        directive = rules::requiresScopes::apply(rules::names(rules::ACCOUNT))
+    )]
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiTokenInput,
+    ) -> async_graphql::Result<CreatedApiToken> {
+        let me = rules::viewer(ctx)?.user_id;
+        let scopes: Vec<Scope> = input.scopes.into_iter().map(Into::into).collect();
+        let days = input.expires_in_days.map(i64::from);
+        let created = ctx.data::<ApiTokens>()?.create(me, &input.name, &scopes, days).await.gql()?;
+        Ok(CreatedApiToken { token: created.secret, api_token: created.token.into() })
+    }
+
+    /// Revokes one of the caller's API tokens and returns its id: refused
+    /// from the next request on, its sockets closed.
+    #[graphql(
+        guard = "rules::scopes(rules::ACCOUNT)",
+        directive = rules::requiresScopes::apply(rules::names(rules::ACCOUNT))
+    )]
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let me = rules::viewer(ctx)?.user_id;
+        let id = parse_id(&id).ok_or_else(super::malformed_id).gql()?;
+        let revoked = ctx.data::<ApiTokens>()?.revoke(me, id).await.gql()?;
+        Ok(ID(revoked.to_string()))
     }
 }
 

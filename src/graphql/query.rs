@@ -5,8 +5,9 @@ use async_graphql::{Context, Object, ID};
 use super::error::ServiceResultExt;
 use super::parse_id;
 use super::rules;
-use super::types::{Task, TaskConnection, TaskFilterInput, TaskOrderInput, User};
+use super::types::{ApiToken, Task, TaskConnection, TaskFilterInput, TaskOrderInput, User};
 use crate::service::accounts::Accounts;
+use crate::service::api_tokens::ApiTokens;
 use crate::service::tasks::{PageArgs, Tasks};
 
 pub struct Query;
@@ -30,6 +31,16 @@ impl Query {
         let me = rules::viewer(ctx)?.user_id;
         let id = parse_id(&id).ok_or_else(super::malformed_id).gql()?;
         Ok(Some(ctx.data::<Tasks>()?.get(me, id).await.gql()?.into()))
+    }
+
+    /// The caller's live API tokens, newest first.
+    #[graphql(
+        guard = "rules::scopes(rules::ACCOUNT)",
+        directive = rules::requiresScopes::apply(rules::names(rules::ACCOUNT))
+    )]
+    async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
+        let me = rules::viewer(ctx)?.user_id;
+        Ok(ctx.data::<ApiTokens>()?.list(me).await.gql()?.into_iter().map(Into::into).collect())
     }
 
     /// The caller's tasks, newest first unless `orderBy` says otherwise.

@@ -74,7 +74,9 @@ impl From<&Delivered> for TaskEvent {
             EventKind::Updated(id) => (TaskEventKind::Updated, id),
             EventKind::Deleted(id) => (TaskEventKind::Deleted, id),
             // Never delivered to subscribers: the hub turns it into socket closes.
-            EventKind::SessionsEnded => (TaskEventKind::Deleted, uuid::Uuid::nil()),
+            EventKind::SessionsEnded | EventKind::AccessEnded | EventKind::ApiTokenRevoked(_) => {
+                (TaskEventKind::Deleted, uuid::Uuid::nil())
+            }
         };
         Self { kind, task_id: ID(id.to_string()), task: d.task.clone().map(Into::into) }
     }

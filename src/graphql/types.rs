@@ -6,12 +6,12 @@ use async_graphql::{
     SimpleObject, Value, ID,
 };
 use chrono::{SecondsFormat, TimeZone, Utc};
-use entity::{task, user};
+use entity::{api_token, task, user};
 use uuid::Uuid;
 
 use super::error::ServiceResultExt;
 use super::rules;
-use crate::auth::Scopes;
+use crate::auth::{Scope, Scopes};
 use crate::service::accounts::Session;
 use crate::service::tasks::{self, Page, Tasks};
 
@@ -289,4 +289,79 @@ impl TaskConnection {
             page.items.into_iter().map(|(cursor, t)| TaskEdge { cursor, node: t.into() }).collect();
         Self { edges, page_info, owner, filter, total: page.total }
     }
+}
+
+/// What an API token may do. `account` is never one of them: a token made
+/// for a script cannot make tokens, log out, or change the account.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ApiScope {
+    /// `tasks:read`: `task`, `tasks`, `taskEvents`.
+    TasksRead,
+    /// `tasks:write`: the task mutations.
+    TasksWrite,
+    /// `profile:read`: `User.email`, `User.name`.
+    ProfileRead,
+}
+
+impl From<ApiScope> for Scope {
+    fn from(s: ApiScope) -> Self {
+        match s {
+            ApiScope::TasksRead => Scope::TasksRead,
+            ApiScope::TasksWrite => Scope::TasksWrite,
+            ApiScope::ProfileRead => Scope::ProfileRead,
+        }
+    }
+}
+
+/// A personal access token for scripts (`Authorization: Bearer tgq_…`).
+/// Its secret is shown once, by `createApiToken`; only its SHA-256 is kept.
+#[derive(SimpleObject)]
+#[graphql(guard = "rules::signed_in()", directive = rules::authenticated::apply())]
+pub struct ApiToken {
+    pub id: ID,
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+    pub created_at: DateTime,
+    pub expires_at: DateTime,
+    /// Written at most once a minute.
+    pub last_used_at: Option<DateTime>,
+}
+
+impl From<api_token::Model> for ApiToken {
+    fn from(t: api_token::Model) -> Self {
+        let held = Scopes::from_words(t.scopes.split_whitespace());
+        let scopes = [ApiScope::TasksRead, ApiScope::TasksWrite, ApiScope::ProfileRead]
+            .into_iter()
+            .filter(|s| held.contains(Scope::from(*s)))
+            .collect();
+        Self {
+            id: ID(t.id.to_string()),
+            name: t.name,
+            scopes,
+            created_at: DateTime(t.created_at),
+            expires_at: DateTime(t.expires_at),
+            last_used_at: t.last_used_at.map(DateTime),
+        }
+    }
+}
+
+/// A new API token and its secret, shown this once.
+#[derive(SimpleObject)]
+#[graphql(guard = "rules::signed_in()", directive = rules::authenticated::apply())]
+pub struct CreatedApiToken {
+    /// The secret (`tgq_` and 43 characters): send it as a bearer token.
+    /// It is never shown again.
+    pub token: String,
+    pub api_token: ApiToken,
+}
+
+/// Fields of a new API token.
+#[derive(InputObject)]
+pub struct CreateApiTokenInput {
+    /// 1 to 100 characters after trimming.
+    pub name: String,
+    /// At least one, no repeats.
+    pub scopes: Vec<ApiScope>,
+    /// 1 to 365; 90 when absent.
+    pub expires_in_days: Option<i32>,
 }

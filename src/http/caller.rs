@@ -64,11 +64,20 @@ impl FromRequestParts<AppState> for ResolvedCaller {
     }
 }
 
-/// Verifies a token and, for an external one, finds or makes its local user.
 async fn resolve(state: &AppState, token: &str) -> Result<Caller, CallerRejection> {
-    match state.verifier.verify(token).await.map_err(CallerRejection::Invalid)? {
-        Verified::Own(principal) => Ok(Caller::User(principal)),
-        Verified::External(identity) => external_principal(state, &identity).await.map(Caller::User),
+    authenticate(state, token).await.map(Caller::User)
+}
+
+/// The one authenticator of both doors (HTTP here, WebSocket in `ws.rs`):
+/// any bearer token (our JWT, an external issuer's, an API token) to the
+/// same [`Principal`] with its scopes. An external identity is mapped to
+/// its local user here.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Principal, CallerRejection> {
+    match state.verifier.verify(token).await {
+        Ok(Verified::Own(principal) | Verified::ApiToken(principal)) => Ok(principal),
+        Ok(Verified::External(identity)) => external_principal(state, &identity).await,
+        Err(AuthError::Unavailable) => Err(CallerRejection::Internal),
+        Err(e) => Err(CallerRejection::Invalid(e)),
     }
 }
 
@@ -85,6 +94,7 @@ pub(crate) async fn external_principal(
             expires_at: identity.expires_at,
             external: true,
             scopes: identity.scopes,
+            api_token: None,
         }),
         // The token is sound but its email claim is not (CONTRACT §8: 401).
         Err(ServiceError::BadInput { .. }) => Err(CallerRejection::Invalid(AuthError::BadClaims)),

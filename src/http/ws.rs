@@ -22,9 +22,9 @@ use futures_util::stream::AbortHandle;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
-use super::caller::{bearer, bearer_token, client_addr, external_principal, CallerRejection};
+use super::caller::{authenticate as authenticate_token, bearer, bearer_token, client_addr, CallerRejection};
 use super::AppState;
-use crate::auth::{Caller, Principal, Verified};
+use crate::auth::{Caller, Principal};
 use crate::graphql::document_guard;
 use crate::graphql::error::{server_error, Code};
 use crate::graphql::response::{Body, Outcome};
@@ -152,7 +152,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
     // reaches this socket. The ticket is declared before the GraphQL socket
     // so it is dropped after it.
     let mut ticket = match &principal {
-        Some(p) => match state.hub.register_socket(p.user_id) {
+        Some(p) => match state.hub.register_socket(p.user_id, p.api_token) {
             Ok(ticket) => Some(ticket),
             Err(_) => {
                 tracing::warn!(target: "security", reason = "too many sockets", client = %client, "WebSocket refused");
@@ -195,9 +195,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
     });
     let session_end = async {
         match ticket.as_mut() {
-            Some(t) => {
-                let _ = t.ended.recv().await;
-            }
+            Some(t) => t.ended().await,
             None => std::future::pending::<()>().await,
         }
     };
@@ -415,24 +413,21 @@ async fn authenticate(
         (None, HeaderAuth::Unusable) => return Err("unusable Authorization header".into()),
         (None, HeaderAuth::None) => return Ok(None),
     };
+    let principal = authenticate_token(state, &token).await.map_err(|e| match e {
+        CallerRejection::Invalid(reason) => reason.to_string(),
+        _ => "resolving the token failed".to_owned(),
+    })?;
+    // No leeway on a socket: `exp` must still be ahead.
     let now = i64::try_from(crate::auth::tokens::now_secs()).unwrap_or(i64::MAX);
-    match state.verifier.verify(&token).await.map_err(|e| e.to_string())? {
-        Verified::Own(principal) => {
-            if principal.expires_at <= now {
-                return Err("expired".into());
-            }
-            let version = principal.token_version.ok_or("no ver claim")?;
-            Ok(Some((principal, Some(version))))
-        }
-        Verified::External(identity) => {
-            if identity.expires_at <= now {
-                return Err("expired".into());
-            }
-            let principal = external_principal(state, &identity).await.map_err(|e| match e {
-                CallerRejection::Invalid(reason) => reason.to_string(),
-                _ => "mapping the external identity failed".to_owned(),
-            })?;
-            Ok(Some((principal, None)))
-        }
+    if principal.expires_at <= now {
+        return Err("expired".into());
     }
+    // Our own session tokens carry the user's token version; the account
+    // is read once to check it (external and API tokens have none).
+    let own_session = !principal.external && principal.api_token.is_none();
+    let version = match (own_session, principal.token_version) {
+        (true, None) => return Err("no ver claim".into()),
+        (_, version) => version,
+    };
+    Ok(Some((principal, version)))
 }

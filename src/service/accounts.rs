@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use entity::user;
+use entity::{api_token, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
@@ -53,8 +53,12 @@ impl Accounts {
     /// Commits `txn` and tells every replica the user's sessions ended, so
     /// their sockets close.
     async fn end_sessions(&self, txn: DatabaseTransaction, user: Uuid) -> Result<(), ServiceError> {
-        let event = Event { user, kind: EventKind::SessionsEnded };
-        Ok(crate::events::commit_and_publish(&self.events, txn, event).await?)
+        self.end(txn, user, EventKind::SessionsEnded).await
+    }
+
+    /// Commits `txn` and closes the user's sockets that `kind` ends.
+    async fn end(&self, txn: DatabaseTransaction, user: Uuid, kind: EventKind) -> Result<(), ServiceError> {
+        Ok(crate::events::commit_and_publish(&self.events, txn, Event { user, kind }).await?)
     }
 
     /// The password hasher (its counters show how much bcrypt work ran).
@@ -247,7 +251,9 @@ impl Accounts {
             // Deleted or logged out in between: the caller's session is over.
             return Err(ServiceError::Unauthenticated);
         }
-        self.end_sessions(txn, user_id).await?;
+        // A new password revokes every API token too (CONTRACT §10).
+        api_token::Entity::delete_many().filter(api_token::Column::UserId.eq(user_id)).exec(&txn).await?;
+        self.end(txn, user_id, EventKind::AccessEnded).await?;
         let user = self.me(user_id).await?;
         self.session(user)
     }
@@ -260,10 +266,11 @@ impl Accounts {
             self.confirm_password(&user, password, "password").await?;
         }
         let txn = self.db.begin().await?;
+        // Its API tokens and tasks go with it (foreign-key cascade).
         let result = user::Entity::delete_by_id(user_id).exec(&txn).await?;
         match result.rows_affected {
             0 => Err(ServiceError::Unauthenticated),
-            _ => self.end_sessions(txn, user_id).await,
+            _ => self.end(txn, user_id, EventKind::AccessEnded).await,
         }
     }
 

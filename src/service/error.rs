@@ -21,6 +21,9 @@ pub enum ServiceError {
     /// A task that does not exist or is not the caller's: one message for both.
     #[error("Task not found")]
     NotFound,
+    /// An API token that does not exist or is not the caller's.
+    #[error("API token not found")]
+    ApiTokenNotFound,
     /// Input that fails validation; `field` names the input field.
     #[error("{message}")]
     BadInput { field: &'static str, message: String },
@@ -36,6 +39,8 @@ pub enum ServiceError {
     Hash(#[from] HashError),
     #[error("token signing: {0}")]
     Token(#[from] jsonwebtoken::errors::Error),
+    #[error("random source: {0}")]
+    Random(String),
 }
 
 impl ServiceError {

@@ -3,6 +3,7 @@
 //! into GraphQL errors.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod error;
 pub mod tasks;
 pub mod validate;
@@ -24,6 +25,7 @@ use crate::limits::Limits;
 pub struct Services {
     pub accounts: accounts::Accounts,
     pub tasks: tasks::Tasks,
+    pub api_tokens: api_tokens::ApiTokens,
 }
 
 impl Services {
@@ -44,6 +46,7 @@ impl Services {
                 config.auth_jwks_url.as_ref().and(config.auth_external_issuer.clone()),
                 events.clone(),
             ),
+            api_tokens: api_tokens::ApiTokens::new(db.clone(), events.clone()),
             tasks: tasks::Tasks::with_events(db, events),
         })
     }

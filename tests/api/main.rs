@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod api_tokens;
 mod config;
 mod external;
 mod faults;

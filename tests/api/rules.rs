@@ -85,7 +85,17 @@ fn every_field_of_every_object_type_has_exactly_the_rule_of_the_contract() {
             &["Mutation.createTask", "Mutation.updateTask", "Mutation.setTaskCompleted", "Mutation.deleteTask"][..],
         ),
         ("profile:read", &["User.email", "User.name"][..]),
-        ("account", &["Mutation.logout", "Mutation.changePassword", "Mutation.deleteAccount"][..]),
+        (
+            "account",
+            &[
+                "Mutation.logout",
+                "Mutation.changePassword",
+                "Mutation.deleteAccount",
+                "Query.apiTokens",
+                "Mutation.createApiToken",
+                "Mutation.revokeApiToken",
+            ][..],
+        ),
     ];
     for (scope, fields) in table {
         for f in fields {
@@ -274,6 +284,10 @@ both_backends! {
         ];
         for scope in ALL {
             callers.push(Caller { label: format!("own token, scope {scope}"), token: Some(scoped(&s, scope)), scopes: Some(vec![scope]) });
+        }
+        for (api_scope, scope) in [("TASKS_READ", "tasks:read"), ("TASKS_WRITE", "tasks:write"), ("PROFILE_READ", "profile:read")] {
+            let (secret, _) = crate::api_tokens::make(&app, &s, api_scope, &[api_scope]).await;
+            callers.push(Caller { label: format!("API token, {api_scope}"), token: Some(secret), scopes: Some(vec![scope]) });
         }
         let schema = app.gql(None, INTROSPECT, json!({})).await.ok()["__schema"].clone();
         let sdl = app.client.get(app.url("/schema.graphql")).send().await.unwrap().text().await.unwrap();

@@ -123,6 +123,22 @@ pub async fn seed(server: &Server, users: usize, tasks: usize) -> anyhow::Result
     Ok(out)
 }
 
+/// The same users, each authenticating with a read-only API token
+/// (CONTRACT §10) instead of its JWT.
+pub async fn with_api_tokens(server: &Server, users: &[User]) -> anyhow::Result<Vec<User>> {
+    let gql = format!("{}/graphql", server.base);
+    let http = reqwest::Client::new();
+    let query = "mutation { createApiToken(input: {name: \"bench\", scopes: [TASKS_READ]}) { token } }";
+    let mut out = Vec::with_capacity(users.len());
+    for user in users {
+        let r: Value =
+            http.post(&gql).bearer_auth(&user.token).json(&json!({ "query": query })).send().await?.json().await?;
+        let token = r["data"]["createApiToken"]["token"].as_str().with_context(|| format!("createApiToken: {r}"))?;
+        out.push(User { token: token.to_owned(), ..user.clone() });
+    }
+    Ok(out)
+}
+
 /// What a connection sends next.
 #[derive(Clone, Copy)]
 pub enum Load {

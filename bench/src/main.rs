@@ -24,6 +24,8 @@ enum Scenario {
     Typename,
     /// `tasks(first: 20)`, closed loop.
     Tasks,
+    /// The same page, authenticated by API tokens instead of JWTs.
+    TasksApiToken,
     /// 80 % tasks, 15 % createTask/setTaskCompleted, 5 % task(id), closed loop.
     Mixed,
     /// 1,000 connections at a steady total rate (open loop), then saturated.
@@ -105,7 +107,14 @@ async fn main() -> anyhow::Result<()> {
     let mut reports: Vec<Value> = Vec::new();
     let secs = args.seconds as f64;
 
-    let http_scenarios = [Scenario::Healthz, Scenario::Typename, Scenario::Tasks, Scenario::Mixed, Scenario::C1000];
+    let http_scenarios = [
+        Scenario::Healthz,
+        Scenario::Typename,
+        Scenario::Tasks,
+        Scenario::TasksApiToken,
+        Scenario::Mixed,
+        Scenario::C1000,
+    ];
     if http_scenarios.iter().any(|s| wants(*s)) {
         let server = start(&args, 4).await?;
         let users = http::seed(&server, args.users.max(1), args.tasks_per_user).await?;
@@ -125,6 +134,11 @@ async fn main() -> anyhow::Result<()> {
                     http::closed_loop(&base, &users, args.connections, load, secs).await?.json(name, Some(h_rps)),
                 );
             }
+        }
+        if wants(Scenario::TasksApiToken) {
+            let scripted = http::with_api_tokens(&server, &users).await?;
+            let run = http::closed_loop(&base, &scripted, args.connections, Load::Tasks, secs).await?;
+            reports.push(run.json("tasks (API token)", Some(h_rps)));
         }
         if wants(Scenario::C1000) {
             let rss_before = server.rss_kib();

@@ -78,3 +78,38 @@ for (const alg of ["EdDSA", "ES256", "RS256", "PS256"]) {
     assert.equal(refused.body.errors[0].extensions.code, "UNAUTHENTICATED");
   });
 }
+
+test("Better Auth tokens and scopes: default scopes, and a scoped API token made by a Better Auth user", async (t) => {
+  const issuer = await startIssuer({ alg: "EdDSA" });
+  t.after(() => issuer.stop());
+  // Better Auth's jwt plugin sends no scope claim: AUTH_EXTERNAL_DEFAULT_SCOPES decides.
+  const readOnly = await startApi({
+    AUTH_JWKS_URL: `${issuer.url}/api/auth/jwks`,
+    AUTH_EXTERNAL_ISSUER: issuer.url,
+    AUTH_EXTERNAL_AUDIENCE: issuer.url,
+    AUTH_EXTERNAL_DEFAULT_SCOPES: "tasks:read,profile:read",
+    RUST_LOG: "warn,todo_graphql=info",
+  });
+  t.after(() => readOnly.stop());
+  const ada = await signUpAndGetToken(issuer.url, { email: "scoped-ada@example.com", password: "correct horse battery", name: "Ada" });
+  const read = await gql(readOnly.url, ada, "{ tasks { totalCount } me { email } }");
+  assert.deepEqual(read.body.data, { tasks: { totalCount: 0 }, me: { email: "scoped-ada@example.com" } });
+  const write = await gql(readOnly.url, ada, "mutation { createTask(input: {title: \"x\"}) { id } }");
+  assert.equal(write.status, 403, JSON.stringify(write.body));
+  assert.equal(write.body.errors[0].extensions.code, "FORBIDDEN");
+  assert.deepEqual(write.body.errors[0].extensions.requiredScopes, [["tasks:write"]]);
+
+  // With the defaults (all four), the same user makes a read-only API token for a script.
+  const api = await startApiFor(issuer.url);
+  t.after(() => api.stop());
+  const made = await gql(api.url, ada, "mutation { createApiToken(input: {name: \"backup\", scopes: [TASKS_READ]}) { token apiToken { scopes } } }");
+  assert.equal(made.status, 200, JSON.stringify(made.body));
+  const secret = made.body.data.createApiToken.token;
+  assert.match(secret, /^tgq_[A-Za-z0-9_-]{43}$/);
+  await gql(api.url, ada, "mutation { createTask(input: {title: \"from Better Auth\"}) { id } }");
+  const listed = await gql(api.url, secret, "{ tasks { nodes { title } } }");
+  assert.deepEqual(listed.body.data.tasks.nodes, [{ title: "from Better Auth" }]);
+  const refused = await gql(api.url, secret, "mutation { createTask(input: {title: \"y\"}) { id } }");
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.errors[0].extensions.code, "FORBIDDEN");
+});

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::AbortHandle;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::caller::{authenticate as authenticate_token, bearer, bearer_token, client_addr, CallerRejection};
 use super::AppState;
@@ -111,25 +111,28 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
                 }
                 continue;
             };
-            let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
-                return Err(Some((4400, "Invalid message")));
+            if document_guard::check_json_nesting(text.as_bytes()).is_err() {
+                return Err(Some(Close::INVALID_MESSAGE));
+            }
+            let Ok(message) = serde_json::from_str::<ClientMessage>(text.as_str()) else {
+                return Err(Some(Close::INVALID_MESSAGE));
             };
-            match value["type"].as_str() {
-                Some("connection_init") => return Ok((text.to_string(), value)),
-                Some("ping") => {
-                    let _ = sink.send(Message::Text(json!({ "type": "pong" }).to_string().into())).await;
+            match message {
+                ClientMessage::ConnectionInit { payload } => return Ok(payload),
+                ClientMessage::Ping {} => {
+                    let _ = sink.send(ServerMessage::Pong.into()).await;
                 }
-                Some("pong") => {}
-                Some("subscribe") => return Err(Some((4401, "Unauthorized"))),
-                _ => return Err(Some((4400, "Invalid message"))),
+                ClientMessage::Pong {} => {}
+                ClientMessage::Subscribe { .. } => return Err(Some(Close(4401, "Unauthorized".into()))),
+                ClientMessage::Complete { .. } => return Err(Some(Close::INVALID_MESSAGE)),
             }
         }
         Err(None)
     })
     .await;
-    let (_, init) = match init {
-        Ok(Ok(init)) => init,
-        Ok(Err(Some((code, reason)))) => return close(&mut sink, code, reason).await,
+    let payload = match init {
+        Ok(Ok(payload)) => payload,
+        Ok(Err(Some(Close(code, reason)))) => return close(&mut sink, code, &reason).await,
         Ok(Err(None)) => return,
         Err(_) => return close(&mut sink, 4408, "Connection initialisation timeout").await,
     };
@@ -138,7 +141,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
     let refuse = |reason: String| {
         tracing::warn!(target: "security", %reason, client = %client, "WebSocket connection refused");
     };
-    let (principal, version) = match authenticate(&state, &init["payload"], header_auth).await {
+    let (principal, version) = match authenticate(&state, &payload, header_auth).await {
         Ok(Some((principal, version))) => (Some(principal), version),
         Ok(None) => (None, None),
         Err(reason) => {
@@ -262,11 +265,19 @@ enum Step {
 #[derive(serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
-    ConnectionInit {},
+    ConnectionInit {
+        #[serde(default)]
+        payload: Value,
+    },
     Ping {},
     Pong {},
-    Subscribe { id: String, payload: Box<async_graphql::Request> },
-    Complete { id: String },
+    Subscribe {
+        id: String,
+        payload: Box<async_graphql::Request>,
+    },
+    Complete {
+        id: String,
+    },
 }
 
 /// Messages the server sends.
@@ -314,7 +325,7 @@ impl Operations {
             return Step::Close(Close::INVALID_MESSAGE);
         };
         match message {
-            ClientMessage::ConnectionInit {} => Step::Close(Close(4429, "Too many initialisation requests".into())),
+            ClientMessage::ConnectionInit { .. } => Step::Close(Close(4429, "Too many initialisation requests".into())),
             ClientMessage::Ping {} => Step::Send(vec![ServerMessage::Pong.text()]),
             ClientMessage::Pong {} => Step::Nothing,
             ClientMessage::Complete { id } => {

@@ -72,7 +72,7 @@ impl Application {
         let state = AppState {
             schema,
             guard: Arc::new(graphql::document_guard(&config)),
-            verifier: Verifier::new(keys, external).with_api_tokens(db.clone()),
+            verifier: Verifier::new(keys, external).with_api_tokens(db.clone(), &hub),
             accounts: services.accounts.clone(),
             db: db.clone(),
             max_batch: config.graphql_max_batch,

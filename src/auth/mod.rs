@@ -102,9 +102,13 @@ impl Verifier {
         Self { keys, external, api_tokens: None }
     }
 
-    /// Accepts API tokens, read from `db`.
-    pub fn with_api_tokens(mut self, db: sea_orm::DatabaseConnection) -> Self {
-        self.api_tokens = Some(api_tokens::ApiTokenVerifier::new(db));
+    /// Accepts API tokens, read from `db`; `hub` tells it of revocations
+    /// so nothing it caches outlives one.
+    pub fn with_api_tokens(mut self, db: sea_orm::DatabaseConnection, hub: &crate::events::Hub) -> Self {
+        let store = api_tokens::ApiTokenVerifier::new(db);
+        let forget = store.clone();
+        hub.on_access_change(Arc::new(move |event| forget.forget(event)));
+        self.api_tokens = Some(store);
         self
     }
 

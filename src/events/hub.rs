@@ -40,11 +40,16 @@ pub enum Ending {
     ApiToken(Uuid),
 }
 
+/// Told when a user's access changes (an API token revoked, all access
+/// ended), so caches of verified tokens can forget them.
+pub type AccessListener = Arc<dyn Fn(&Event) + Send + Sync>;
+
 /// Registry of the sockets and subscriptions on this replica.
 pub struct Hub {
     users: Mutex<HashMap<Uuid, User>>,
     tasks: Tasks,
     max_sockets_per_user: usize,
+    access_listeners: Mutex<Vec<AccessListener>>,
 }
 
 /// The socket cap of one user is reached.
@@ -91,7 +96,7 @@ impl Drop for SocketTicket {
 
 impl Hub {
     pub fn new(tasks: Tasks, max_sockets_per_user: usize) -> Arc<Self> {
-        Arc::new(Self { users: Mutex::default(), tasks, max_sockets_per_user })
+        Arc::new(Self { users: Mutex::default(), tasks, max_sockets_per_user, access_listeners: Mutex::default() })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, User>> {
@@ -127,8 +132,24 @@ impl Hub {
         Self::entry(&mut self.lock(), user).events.subscribe()
     }
 
+    /// Calls `listener` with every event that revokes access.
+    pub fn on_access_change(&self, listener: AccessListener) {
+        self.access_listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
+    }
+
+    /// Tells the access listeners, if `event` revokes access. The
+    /// in-process bus calls it at commit, before the mutation answers.
+    pub fn access_changed(&self, event: &Event) {
+        if matches!(event.kind, EventKind::ApiTokenRevoked(_) | EventKind::AccessEnded) {
+            for listener in self.access_listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                listener(event);
+            }
+        }
+    }
+
     /// Delivers one committed event to this replica's subscribers of its user.
     pub async fn dispatch(&self, event: Event) {
+        self.access_changed(&event);
         let sender = {
             let users = self.lock();
             let Some(entry) = users.get(&event.user) else { return };

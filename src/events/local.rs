@@ -12,18 +12,20 @@ const QUEUE: usize = 10_000;
 
 pub struct LocalBus {
     queue: mpsc::Sender<Event>,
+    hub: Arc<Hub>,
 }
 
 impl LocalBus {
     /// Spawns the dispatcher: one task, so each user's events keep their order.
     pub fn start(hub: Arc<Hub>) -> Self {
         let (queue, mut rx) = mpsc::channel::<Event>(QUEUE);
+        let dispatcher = hub.clone();
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
-                hub.dispatch(event).await;
+                dispatcher.dispatch(event).await;
             }
         });
-        Self { queue }
+        Self { queue, hub }
     }
 }
 
@@ -34,6 +36,8 @@ impl EventBus for LocalBus {
     }
 
     fn committed(&self, event: Event) {
+        // Revocations reach the token cache now, before the mutation answers.
+        self.hub.access_changed(&event);
         if let Err(e) = self.queue.try_send(event) {
             tracing::warn!(error = %e, "event queue full; an event was dropped");
         }

@@ -19,7 +19,8 @@ use crate::service::ServiceError;
 
 pub struct Mutation;
 
-#[Object]
+// Deny by default: a field without a rule of its own needs a caller.
+#[Object(guard = "rules::signed_in()")]
 impl Mutation {
     /// Creates a password account and signs it in. Public.
     #[graphql(guard = "rules::public()")]

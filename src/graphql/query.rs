@@ -12,7 +12,8 @@ use crate::service::tasks::{PageArgs, Tasks};
 
 pub struct Query;
 
-#[Object]
+// Deny by default: a field without a rule of its own needs a caller.
+#[Object(guard = "rules::signed_in()")]
 impl Query {
     /// The caller's own account.
     #[graphql(guard = "rules::signed_in()", directive = rules::authenticated::apply())]

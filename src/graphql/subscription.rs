@@ -12,7 +12,8 @@ use crate::events::{EventKind, Hub};
 
 pub struct SubscriptionRoot;
 
-#[Subscription(name = "Subscription")]
+// Deny by default: a field without a rule of its own needs a caller.
+#[Subscription(name = "Subscription", guard = "rules::signed_in()")]
 impl SubscriptionRoot {
     /// The caller's own task changes, as they are committed, in commit order.
     #[graphql(

@@ -222,6 +222,10 @@ async fn ask(app: &TestApp, caller: &Caller, probe: &Probe) -> Seen {
     } else {
         let r = app.gql(caller.token.as_deref(), &probe.doc, probe.variables.clone()).await;
         if let Some(e) = r.body["errors"].as_array().and_then(|e| e.iter().find(|e| e["path"] == probe.path)) {
+            if e["extensions"]["code"] == "UNAUTHENTICATED" && caller.token.is_none() && r.body["data"].is_null() {
+                assert_eq!(r.status, 401, "{}", r.body);
+                assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+            }
             if e["extensions"]["code"] == "FORBIDDEN" && r.body["data"].is_null() {
                 assert_eq!(r.status, 403, "{}: {}", caller.label, r.body);
                 let challenge = r.header("www-authenticate").unwrap_or_default().to_owned();

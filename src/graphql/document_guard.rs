@@ -42,6 +42,8 @@ pub struct Limits {
     pub complexity: usize,
     pub aliases: usize,
     pub password_fields: usize,
+    /// Directives on one field, spread or inline fragment.
+    pub directives: usize,
 }
 
 /// Why a document or body was refused before execution.
@@ -102,6 +104,7 @@ impl DocumentGuard {
             .cache
             .parse(&request.query)
             .map_err(|e| Refusal::Parse { message: e.to_string(), pos: e.positions().next() })?;
+        check_directives(&document, self.limits.directives)?;
         resolve_operation(&document, request.operation_name.as_deref())?;
         let cost = analyse(&document)?;
         cost.check(&self.limits)?;
@@ -134,6 +137,33 @@ impl Prepared {
     pub fn fragment(&self, name: &str) -> Option<&Positioned<FragmentDefinition>> {
         self.document.fragments.get(name)
     }
+}
+
+/// Refuses a selection with more than `max` directives, as a parse error
+/// (what async-graphql's own bound answered). Linear.
+fn check_directives(doc: &ExecutableDocument, max: usize) -> Result<(), Refusal> {
+    fn walk(set: &SelectionSet, max: usize) -> Result<(), Refusal> {
+        for item in &set.items {
+            let directives = item.node.directives();
+            if directives.len() > max {
+                let message = format!("The number of directives on one selection cannot be greater than `{max}`");
+                return Err(Refusal::Parse { message, pos: Some(item.pos) });
+            }
+            match &item.node {
+                Selection::Field(f) => walk(&f.node.selection_set.node, max)?,
+                Selection::InlineFragment(i) => walk(&i.node.selection_set.node, max)?,
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+    for (_, op) in doc.operations.iter() {
+        walk(&op.node.selection_set.node, max)?;
+    }
+    for fragment in doc.fragments.values() {
+        walk(&fragment.node.selection_set.node, max)?;
+    }
+    Ok(())
 }
 
 /// The specification's GetOperation: the one operation, or the one named.

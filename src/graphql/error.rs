@@ -2,9 +2,7 @@
 //! make carries its [`Code`] typed (as the error's `source`) and spelled
 //! (as `extensions.code`); statuses are decided from the typed one.
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError};
 use std::sync::Arc;
 
 use crate::service::ServiceError;
@@ -190,45 +188,10 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
     }
 }
 
-fn with_phase_code(mut error: ServerError, fallback: Code) -> ServerError {
-    if code(&error).is_none() {
-        error.source = Some(Arc::new(fallback));
-        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", fallback.as_str());
-    }
-    error
-}
-
-/// Gives the errors async-graphql raises before execution their code: its
-/// parse step (directive and recursion bounds) and its validation rules.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|e| with_phase_code(e, Code::GraphqlParseFailed))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(|e| with_phase_code(e, Code::GraphqlValidationFailed)).collect())
-    }
+/// Gives an error async-graphql raised (it has no code of ours) its code.
+pub fn set_code(error: &mut ServerError, code: Code) {
+    error.source = Some(Arc::new(code));
+    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code.as_str());
 }
 
 #[cfg(test)]

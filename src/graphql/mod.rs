@@ -87,7 +87,6 @@ pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSch
         .data(services.tasks)
         .data(services.api_tokens)
         .data(hub)
-        .extension(error::ErrorCodes)
         // Depth and complexity are counted by the document guard at the
         // edge, fragments once each; async-graphql's own counters expand
         // every spread. Its recursion bound stays as a second line.
@@ -106,6 +105,7 @@ pub fn document_guard(config: &Config) -> document_guard::DocumentGuard {
         complexity: config.graphql_max_complexity,
         aliases: config.graphql_max_aliases,
         password_fields: 3,
+        directives: config.graphql_max_directives,
     })
 }
 

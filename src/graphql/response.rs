@@ -9,7 +9,7 @@ use async_graphql::{Request, Response, ServerError, Value};
 use serde::Serialize;
 
 use super::document_guard::{Cost, DocumentGuard, Prepared, Refusal};
-use super::error::{cap_errors, code, ensure_codes, server_error, Code};
+use super::error::{cap_errors, code, ensure_codes, server_error, set_code, Code};
 use super::nulls::propagate;
 use super::shape::Shape;
 use super::AppSchema;
@@ -28,17 +28,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Sorts async-graphql's answer to a prepared request. Errors its parse
-    /// and validation steps raised (typed by `ErrorCodes`) mean it never
-    /// ran; otherwise every error gets a code and its place in `data`.
+    /// Sorts async-graphql's answer to a prepared request. The guard has
+    /// parsed, bounded and resolved the operation already, so the only
+    /// errors async-graphql raises before execution are its validation
+    /// rules' (variables included): no data, and no error with a path,
+    /// since every field error carries one. Those are typed here, once;
+    /// otherwise every error gets a code and its place in `data`.
     pub fn of(mut response: Response, prepared: &Prepared, shape: &Shape) -> Self {
         cap_errors(&mut response.errors);
-        let before_execution =
-            |e: &ServerError| matches!(code(e), Some(Code::GraphqlParseFailed | Code::GraphqlValidationFailed));
         if response.data == Value::Null
             && !response.errors.is_empty()
-            && response.errors.iter().all(|e| e.path.is_empty() && before_execution(e))
+            && response.errors.iter().all(|e| e.path.is_empty())
         {
+            for error in response.errors.iter_mut().filter(|e| code(e).is_none()) {
+                set_code(error, Code::GraphqlValidationFailed);
+            }
             return Self::Refused(response.errors);
         }
         ensure_codes(&mut response.errors);

@@ -1,11 +1,13 @@
 //! The WebSocket door (CONTRACT §9): `graphql-transport-ws` on `/graphql`.
 //!
 //! This module checks Origin and subprotocol at the upgrade, reads
-//! `connection_init` itself under a 10 s timeout, authenticates through the
-//! same [`Verifier`](crate::auth::Verifier) as HTTP plus one account read
-//! (account exists, `ver` current), applies the per-user socket cap, then
-//! hands the stream to async-graphql's `WebSocket`, counting subscriptions
-//! and closing the socket when the user's sessions end or the token expires.
+//! `connection_init` under a 10 s timeout, authenticates through the same
+//! function as HTTP (`caller::authenticate`) plus one account read for our
+//! own session tokens (account exists, `ver` current), applies the
+//! per-user socket cap, then speaks the protocol itself: every `subscribe`
+//! passes the document guard and is shaped like an HTTP answer, ids are
+//! unique while active (4409), and the socket closes when what opened it
+//! ends (sessions, its API token) or its token expires.
 
 use std::collections::HashMap;
 use std::sync::Arc;

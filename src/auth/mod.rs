@@ -1,8 +1,9 @@
-//! Who is calling: token issuing and verification, password hashing.
+//! Who is calling: token issuing and verification (our JWTs, an external
+//! issuer's, opaque API tokens), scopes, password hashing.
 //!
-//! Knows nothing of HTTP or GraphQL. Every door (HTTP now, WebSocket later)
-//! calls [`Verifier::verify`] and gets a [`Principal`] or an [`AuthError`]
-//! whose reason goes to the security log.
+//! Knows nothing of HTTP or GraphQL. Both doors (HTTP and WebSocket) call
+//! [`Verifier::verify`] through one function and get a [`Principal`] with
+//! its scopes, or an [`AuthError`] whose reason goes to the security log.
 
 pub mod api_tokens;
 pub mod jwks;

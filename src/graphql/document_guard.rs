@@ -88,6 +88,23 @@ impl DocumentGuard {
         &self.limits
     }
 
+    /// The type of the operation `request` would run, when its document is
+    /// shallow enough to parse and parses (through the cache `prepare`
+    /// uses, so a GET is parsed once); `None` when it names no operation.
+    pub fn operation_type(&self, request: &Request) -> Option<OperationType> {
+        check_document_nesting(&request.query).ok()?;
+        let document = self.cache.parse(&request.query).ok()?;
+        match (&document.operations, request.operation_name.as_deref()) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            // Ambiguous: any mutation in it is enough to refuse it over GET.
+            (DocumentOperations::Multiple(ops), None) => {
+                ops.values().any(|op| op.node.ty == OperationType::Mutation).then_some(OperationType::Mutation)
+            }
+        }
+    }
+
     /// The schema's shape the guard reads documents against.
     pub fn shape(&self) -> &Shape {
         &self.shape

@@ -56,7 +56,8 @@ pub(crate) fn client(ctx: &async_graphql::Context<'_>) -> String {
 /// never the token or the password.
 pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, what: &str) {
     let (client, operation) = RequestMeta::of(ctx.data_opt::<RequestMeta>());
-    tracing::warn!(target: "security", reason, client, operation, "{what}");
+    let field = ctx.item.node.name.node.as_str();
+    tracing::warn!(target: "security", reason, client, operation, field, "{what}");
 }
 
 pub use subscription::SubscriptionRoot;

@@ -10,7 +10,6 @@
 use async_graphql::{Context, Guard, TypeDirective};
 
 use super::error::{forbidden, to_graphql, unauthenticated};
-use super::RequestMeta;
 use crate::auth::{Caller, Principal, Scope, Scopes};
 use crate::service::ServiceError;
 
@@ -74,24 +73,16 @@ impl Guard for Rule {
             (Some(rights), _) => rights,
             (None, Some(Caller::User(p))) => p.scopes,
             (None, _) => {
-                refused(ctx, "no token", "guarded field asked anonymously");
+                super::security_event(ctx, "no token", "guarded field asked anonymously");
                 return Err(unauthenticated(AUTH_REQUIRED));
             }
         };
         if any_of.is_empty() || any_of.iter().any(|all| held.contains_all(all)) {
             return Ok(());
         }
-        refused(ctx, "insufficient scope", "field refused to a token without its scope");
+        super::security_event(ctx, "insufficient scope", "field refused to a token without its scope");
         Err(forbidden(any_of))
     }
-}
-
-fn refused(ctx: &Context<'_>, reason: &str, what: &str) {
-    let meta = ctx.data_opt::<RequestMeta>();
-    let client = meta.map_or("unknown", |m| m.client.as_str());
-    let operation = meta.and_then(|m| m.operation.as_deref()).unwrap_or("-");
-    let field = ctx.item.node.name.node.as_str();
-    tracing::warn!(target: "security", reason, client, operation, field, "{what}");
 }
 
 /// The message of a guarded field asked anonymously.

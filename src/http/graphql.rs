@@ -1,7 +1,7 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON, single or batch) and
 //! `GET /graphql` (queries only), with CONTRACT §5's status rules.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Request, Value};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -88,7 +88,7 @@ pub async fn get(
         Ok(request) => request,
         Err(e) => return request_error(StatusCode::BAD_REQUEST, &format!("Bad GraphQL query string: {e}"), media),
     };
-    if operation_type(&request) == Some(OperationType::Mutation) {
+    if state.guard.operation_type(&request) == Some(OperationType::Mutation) {
         let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "Mutations must be sent with POST", media);
         response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
@@ -189,22 +189,6 @@ fn retry_after(errors: &[async_graphql::ServerError]) -> Option<u64> {
             _ => None,
         })
         .max()
-}
-
-/// The operation a request would run, if its document parses.
-fn operation_type(request: &Request) -> Option<OperationType> {
-    // Too deep to parse safely: the guard refuses it on the way in.
-    document_guard::check_document_nesting(&request.query).ok()?;
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-        // Ambiguous: any mutation in it is enough to refuse.
-        (DocumentOperations::Multiple(ops), None) => {
-            ops.values().any(|op| op.node.ty == OperationType::Mutation).then_some(OperationType::Mutation)
-        }
-    }
 }
 
 /// Which JSON media type the client asked for.

@@ -21,6 +21,11 @@ pub const DEFAULT_DAYS: i64 = 90;
 pub const MAX_DAYS: i64 = 365;
 const DAY_MS: i64 = 86_400_000;
 
+/// The owner's tokens that have not expired at `now`.
+fn live(owner: Uuid, now: i64) -> sea_orm::Select<api_token::Entity> {
+    api_token::Entity::find().filter(api_token::Column::UserId.eq(owner)).filter(api_token::Column::ExpiresAt.gt(now))
+}
+
 /// A new token: its secret, shown once, and what is kept of it.
 pub struct Created {
     pub secret: String,
@@ -67,11 +72,7 @@ impl ApiTokens {
         let now = now_ms();
         let (secret, hash) = api_tokens::generate().map_err(|e| ServiceError::Random(e.to_string()))?;
         let txn = self.db.begin().await?;
-        let live = api_token::Entity::find()
-            .filter(api_token::Column::UserId.eq(owner))
-            .filter(api_token::Column::ExpiresAt.gt(now))
-            .count(&txn)
-            .await?;
+        let live = live(owner, now).count(&txn).await?;
         if live >= MAX_LIVE_PER_USER {
             return Err(ServiceError::bad_input("input", format!("At most {MAX_LIVE_PER_USER} live API tokens")));
         }
@@ -92,9 +93,7 @@ impl ApiTokens {
 
     /// The owner's live tokens, newest first.
     pub async fn list(&self, owner: Uuid) -> Result<Vec<api_token::Model>, ServiceError> {
-        Ok(api_token::Entity::find()
-            .filter(api_token::Column::UserId.eq(owner))
-            .filter(api_token::Column::ExpiresAt.gt(now_ms()))
+        Ok(live(owner, now_ms())
             .order_by_desc(api_token::Column::CreatedAt)
             .order_by_desc(api_token::Column::Id)
             .all(&self.db)

@@ -94,7 +94,8 @@ fn passwords(c: &mut Criterion) {
     let cost =
         if benching() { std::env::var("BCRYPT_COST").ok().and_then(|c| c.parse().ok()).unwrap_or(12) } else { 4 };
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("runtime: {e}"));
-    let passwords = Passwords::new(cost).unwrap_or_else(|e| panic!("passwords: {e}"));
+    let passwords =
+        Passwords::new(cost, todo_graphql::telemetry::Metrics::off()).unwrap_or_else(|e| panic!("passwords: {e}"));
     let hash = rt.block_on(passwords.hash("bench password".into())).unwrap_or_else(|e| panic!("hash: {e}"));
     let mut group = c.benchmark_group(format!("bcrypt_cost_{cost}"));
     group.sample_size(10);

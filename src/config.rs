@@ -1,11 +1,18 @@
 //! Process configuration: every setting is an environment variable and a
 //! `--kebab-case` flag (CONTRACT §1). Only `main` parses it; the library takes
 //! a finished [`Config`], so tests build one in code.
+//!
+//! Each default is written once, in its clap attribute ([`Config::default`]
+//! reads them back); secrets are [`SecretString`]s, whose `Debug` shows
+//! nothing, and the database URL's password is hidden the same way.
 
+use std::convert::Infallible;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
 /// Command line of the `todo-graphql` binary.
 #[derive(Debug, Parser)]
@@ -26,14 +33,17 @@ pub enum Command {
     ExportSchema,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Print the effective configuration (secrets redacted) and exit.
+    Config,
 }
 
 /// Every runtime setting of the server (CONTRACT §1).
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todo.db?mode=rwc", global = true)]
-    pub database_url: String,
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todo.db?mode=rwc",
+          value_parser = DatabaseUrl::parse, global = true)]
+    pub database_url: DatabaseUrl,
 
     /// Connections in the pool: 8 on SQLite, 16 on PostgreSQL unless set.
     /// Behind several replicas, replicas x this must fit the server's
@@ -48,8 +58,8 @@ pub struct Config {
 
     /// HS256 secret of at least 32 bytes. Without it (SQLite only) one is
     /// generated once and kept in a 0600 file beside the database.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
-    pub jwt_secret: Option<String>,
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, value_parser = secret, global = true)]
+    pub jwt_secret: Option<SecretString>,
 
     /// `iss` of the tokens this server signs, checked on every token.
     #[arg(long, env = "JWT_ISSUER", default_value = "todo-graphql", global = true)]
@@ -89,6 +99,11 @@ pub struct Config {
           action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 
+    /// `false` serves no web app at `/` (CONTRACT §11).
+    #[arg(long, env = "WEB_APP", default_value_t = true,
+          action = clap::ArgAction::Set, global = true)]
+    pub web_app: bool,
+
     /// Maximum depth of a GraphQL document (fragments included).
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 16, global = true)]
     pub graphql_max_depth: usize,
@@ -117,8 +132,9 @@ pub struct Config {
 
     /// Old `JWT_SECRET`s, comma-separated: still accepted for verification
     /// (rotation), never used to sign.
-    #[arg(long, env = "JWT_PREVIOUS_SECRETS", value_delimiter = ',', hide_env_values = true, global = true)]
-    pub jwt_previous_secrets: Vec<String>,
+    #[arg(long, env = "JWT_PREVIOUS_SECRETS", value_delimiter = ',', hide_env_values = true,
+          value_parser = secret, global = true)]
+    pub jwt_previous_secrets: Vec<SecretString>,
 
     /// JWKS URL of an external identity provider (e.g. Better Auth's
     /// `http://localhost:3000/api/auth/jwks`); enables its tokens.
@@ -142,9 +158,10 @@ pub struct Config {
         env = "AUTH_EXTERNAL_ALGORITHMS",
         value_delimiter = ',',
         default_value = "EdDSA,ES256,RS256,PS256",
+        value_parser = external_algorithm,
         global = true
     )]
-    pub auth_external_algorithms: Vec<String>,
+    pub auth_external_algorithms: Vec<ExternalAlgorithm>,
 
     /// The claim of external tokens that holds their scopes (a
     /// space-separated string or an array of strings).
@@ -211,9 +228,14 @@ pub struct Config {
           action = clap::ArgAction::Set, global = true)]
     pub trust_proxy_headers: bool,
 
-    /// `text` or `json`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
-    pub log_format: String,
+    /// Log lines as text for people or JSON for collectors.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Address of the Prometheus listener (`GET /metrics`), never the API's
+    /// port; unset, nothing is counted (CONTRACT §12).
+    #[arg(long, env = "METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
@@ -223,7 +245,8 @@ pub struct Config {
 impl Config {
     /// The SQLite database file named by `database_url`, if it names one.
     pub fn sqlite_file(&self) -> Option<PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let url = self.database_url.expose();
+        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or_default();
         if path.is_empty() || path == ":memory:" {
             return None;
@@ -233,54 +256,166 @@ impl Config {
 
     /// Whether the database is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+        let url = self.database_url.expose();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
     }
 }
 
-/// The defaults of CONTRACT §1, without reading the environment (tests and
-/// embedders start from here). A test checks they match clap's defaults.
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The asymmetric algorithms an external issuer may sign with (HS* and
+/// `none` are refused at parse time: a shared secret is not a JWKS key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternalAlgorithm(pub jsonwebtoken::Algorithm);
+
+fn external_algorithm(name: &str) -> Result<ExternalAlgorithm, String> {
+    use jsonwebtoken::Algorithm::*;
+    Ok(ExternalAlgorithm(match name.trim() {
+        "EdDSA" => EdDSA,
+        "ES256" => ES256,
+        "ES384" => ES384,
+        "RS256" => RS256,
+        "RS384" => RS384,
+        "RS512" => RS512,
+        "PS256" => PS256,
+        "PS384" => PS384,
+        "PS512" => PS512,
+        n if n.to_ascii_uppercase().starts_with("HS") || n.eq_ignore_ascii_case("none") => {
+            return Err(format!("{n} may not be listed: only asymmetric algorithms"));
+        }
+        n => return Err(format!("unsupported algorithm {n:?} (EdDSA, ES256/384, RS256/384/512, PS256/384/512)")),
+    }))
+}
+
+fn secret(value: &str) -> Result<SecretString, Infallible> {
+    Ok(SecretString::from(value))
+}
+
+/// A database URL, which may hold a password: `Debug` and [`Self::redacted`]
+/// show it with the password replaced.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    fn parse(value: &str) -> Result<Self, Infallible> {
+        Ok(Self::from(value))
+    }
+
+    /// The URL itself, for the driver only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The URL with any password (`user:password@`, `password=` in the
+    /// query) replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact_url(self.expose())
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(value: &str) -> Self {
+        Self(SecretString::from(value))
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(value: String) -> Self {
+        Self(SecretString::from(value))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+/// `scheme://user:secret@host/db?password=secret` → `scheme://user:***@host/db?password=***`.
+pub fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{user}:***@{host}"),
+                    None => format!("{userinfo}@{host}"),
+                },
+                None => authority.to_owned(),
+            };
+            match path {
+                Some(path) => format!("{scheme}://{authority}/{path}"),
+                None => format!("{scheme}://{authority}"),
+            }
+        }
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+/// The effective configuration as `NAME=value` lines, one per setting,
+/// with where each value came from; secrets print as `[redacted]`.
+pub fn describe(matches: &ArgMatches) -> String {
+    let mut out = String::new();
+    let command = Cli::command();
+    for arg in command.get_arguments() {
+        let Some(env) = arg.get_env().and_then(|e| e.to_str()) else { continue };
+        let id = arg.get_id().as_str();
+        let source = match matches.value_source(id) {
+            Some(clap::parser::ValueSource::CommandLine) => "flag",
+            Some(clap::parser::ValueSource::EnvVariable) => "environment",
+            Some(clap::parser::ValueSource::DefaultValue) => "default",
+            _ => "unset",
+        };
+        let raw: Vec<String> = matches
+            .get_raw(id)
+            .map(|values| values.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        let value = if raw.is_empty() {
+            String::new()
+        } else if arg.is_hide_env_values_set() {
+            "[redacted]".to_owned()
+        } else if env == "DATABASE_URL" {
+            raw.iter().map(|v| redact_url(v)).collect::<Vec<_>>().join(",")
+        } else {
+            raw.join(",")
+        };
+        out.push_str(&format!("{env}={value}  # {source}\n"));
+    }
+    out
+}
+
+/// The defaults of CONTRACT §1 as clap declares them, without reading the
+/// environment (tests and embedders start from here).
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            database_url: "sqlite://todo.db?mode=rwc".into(),
-            database_max_connections: None,
-            bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            jwt_secret: None,
-            jwt_issuer: "todo-graphql".into(),
-            jwt_audience: "todo-graphql".into(),
-            access_token_ttl: 900,
-            refresh_token_ttl: 1_209_600,
-            bcrypt_cost: 12,
-            cors_allowed_origins: Vec::new(),
-            graphql_introspection: true,
-            graphiql: true,
-            graphql_max_depth: 16,
-            graphql_max_complexity: 1000,
-            graphql_max_aliases: 30,
-            graphql_max_batch: 10,
-            graphql_max_directives: 8,
-            max_body_bytes: 64 * 1024,
-            jwt_previous_secrets: Vec::new(),
-            auth_jwks_url: None,
-            auth_external_issuer: None,
-            auth_external_audience: None,
-            auth_external_algorithms: ["EdDSA", "ES256", "RS256", "PS256"].map(String::from).to_vec(),
-            auth_external_scope_claim: "scope".into(),
-            auth_external_default_scopes: ["tasks:read", "tasks:write", "profile:read", "account"]
-                .map(String::from)
-                .to_vec(),
-            ws_max_sockets_per_user: 50,
-            ws_max_subscriptions: 20,
-            ws_init_timeout: 10,
-            login_email_max_failures: 10,
-            login_email_window: 900,
-            login_ip_max_attempts: 100,
-            login_ip_window: 900,
-            signup_ip_max: 20,
-            signup_ip_window: 3600,
-            trust_proxy_headers: false,
-            log_format: "text".into(),
-            rust_log: "info".into(),
-        }
+        let command = Config::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+        command
+            .try_get_matches_from(["defaults"])
+            .map_err(|e| e.to_string())
+            .and_then(|matches| Config::from_arg_matches(&matches).map_err(|e| e.to_string()))
+            .unwrap_or_else(|e| unreachable!("clap's own defaults parse: {e}"))
     }
 }

@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod limits;
 pub mod service;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +36,8 @@ pub struct Application {
     addr: SocketAddr,
     db: DatabaseConnection,
     services: Services,
+    metrics: Option<telemetry::server::MetricsServer>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Application {
@@ -54,7 +57,12 @@ impl Application {
         let migrator = connect(&config).await?;
         db::migrate(&migrator).await.context("applying database migrations")?;
         migrator.close().await.context("closing the migration connection")?;
-        let db = connect(&config).await?;
+        let mut db = connect(&config).await?;
+        telemetry::traces::trace_statements(&mut db);
+        let metrics = match config.metrics_addr {
+            Some(_) => telemetry::Metrics::new(Some(db.clone())),
+            None => telemetry::Metrics::off(),
+        };
         let keys = Arc::new(
             Keys::new(
                 &secret,
@@ -65,14 +73,15 @@ impl Application {
             )
             .with_previous_secrets(&previous),
         );
-        let hub = events::Hub::new(service::tasks::Tasks::new(db.clone()), config.ws_max_sockets_per_user);
+        let hub =
+            events::Hub::new(service::tasks::Tasks::new(db.clone()), config.ws_max_sockets_per_user, metrics.clone());
         let bus = events::bus_for(&db, hub.clone());
-        let services = Services::new(db.clone(), keys.clone(), &config, bus)?;
+        let services = Services::new(db.clone(), keys.clone(), &config, bus, metrics.clone())?;
         let schema = graphql::schema_from(services.clone(), hub.clone(), &config);
         let state = AppState {
             schema,
             guard: Arc::new(graphql::document_guard(&config)),
-            verifier: Verifier::new(keys, external).with_api_tokens(db.clone(), &hub),
+            verifier: Verifier::new(keys, external).with_api_tokens(db.clone(), &hub, metrics.clone()),
             accounts: services.accounts.clone(),
             db: db.clone(),
             max_batch: config.graphql_max_batch,
@@ -84,13 +93,27 @@ impl Application {
             ws_init_timeout: std::time::Duration::from_secs(config.ws_init_timeout),
             max_body_bytes: config.max_body_bytes,
             sdl: config.graphql_introspection.then(|| graphql::sdl().into()),
+            metrics: metrics.clone(),
         };
         let router = http::router::router(state, &config).map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        Ok(Self { listener, router, addr, db, services })
+        let (metrics, metrics_addr) = match config.metrics_addr {
+            Some(at) => {
+                let server = telemetry::server::MetricsServer::bind(at, metrics).await?;
+                let bound = server.local_addr().context("reading the metrics address")?;
+                (Some(server), Some(bound))
+            }
+            None => (None, None),
+        };
+        Ok(Self { listener, router, addr, db, services, metrics, metrics_addr })
+    }
+
+    /// The metrics listener's address, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The address actually bound (port 0 resolved).
@@ -120,7 +143,18 @@ impl Application {
 
     /// Serves until `signal` completes, then drains in-flight requests.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        use futures_util::FutureExt as _;
         tracing::info!(addr = %self.addr, "listening on http://{}/graphql", self.addr);
+        let signal = signal.shared();
+        if let (Some(server), Some(at)) = (self.metrics, self.metrics_addr) {
+            tracing::info!(addr = %at, "metrics on http://{at}/metrics");
+            let stop = signal.clone();
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(stop).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service).with_graceful_shutdown(signal).await?;
         self.db.close().await.ok();
@@ -131,7 +165,7 @@ impl Application {
 /// Connects with a one-line error naming the database kind, never the
 /// full URL (it may hold a password).
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let url = &config.database_url;
+    let url = config.database_url.expose();
     if !(url.starts_with("sqlite:") || config.is_postgres()) {
         anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
     }

@@ -13,6 +13,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use lru::LruCache;
 
 use crate::config::Config;
+use crate::telemetry::Metrics;
 
 /// Most emails (and addresses) tracked at once.
 const MAX_KEYS: usize = 100_000;
@@ -29,11 +30,13 @@ pub struct Limits {
     email_failures: Arc<FailureCounter>,
     login_ip: Arc<KeyedLimiter>,
     signup_ip: Arc<KeyedLimiter>,
+    metrics: Metrics,
 }
 
 impl Limits {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, metrics: Metrics) -> Self {
         Self {
+            metrics,
             email_failures: Arc::new(FailureCounter::new(
                 config.login_email_max_failures,
                 Duration::from_secs(config.login_email_window),
@@ -47,8 +50,8 @@ impl Limits {
     /// (provisional) failure for the email, and refuses while either is
     /// limited (even with the right password).
     pub fn before_login(&self, email_key: &str, client: &str) -> Result<(), Limited> {
-        self.login_ip.check(client)?;
-        self.email_failures.attempt(email_key)
+        self.login_ip.check(client).inspect_err(|_| self.metrics.rate_limited("login_ip"))?;
+        self.email_failures.attempt(email_key).inspect_err(|_| self.metrics.rate_limited("login_email"))
     }
 
     /// A successful login resets the email's count (a failed one keeps the
@@ -59,7 +62,7 @@ impl Limits {
 
     /// Before a sign-up runs: counts one for the address.
     pub fn before_signup(&self, client: &str) -> Result<(), Limited> {
-        self.signup_ip.check(client)
+        self.signup_ip.check(client).inspect_err(|_| self.metrics.rate_limited("signup_ip"))
     }
 }
 

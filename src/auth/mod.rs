@@ -88,6 +88,27 @@ pub enum AuthError {
     Unavailable,
 }
 
+impl AuthError {
+    /// A fixed word for metrics (`auth_failures_total{reason}`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::WrongAlgorithm => "wrong_algorithm",
+            Self::WrongType => "wrong_type",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::BadClaims => "bad_claims",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::UnknownToken => "unknown_api_token",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// The one verification entry point for every door: routes a token by
 /// its `iss` to our own keys or to the external issuer's, so no key of one
 /// path ever verifies a token of the other.
@@ -96,16 +117,23 @@ pub struct Verifier {
     keys: Arc<Keys>,
     external: Option<Arc<ExternalIssuer>>,
     api_tokens: Option<api_tokens::ApiTokenVerifier>,
+    metrics: crate::telemetry::Metrics,
 }
 
 impl Verifier {
     pub fn new(keys: Arc<Keys>, external: Option<Arc<ExternalIssuer>>) -> Self {
-        Self { keys, external, api_tokens: None }
+        Self { keys, external, api_tokens: None, metrics: crate::telemetry::Metrics::off() }
     }
 
     /// Accepts API tokens, read from `db`; `hub` tells it of revocations
     /// so nothing it caches outlives one.
-    pub fn with_api_tokens(mut self, db: sea_orm::DatabaseConnection, hub: &crate::events::Hub) -> Self {
+    pub fn with_api_tokens(
+        mut self,
+        db: sea_orm::DatabaseConnection,
+        hub: &crate::events::Hub,
+        metrics: crate::telemetry::Metrics,
+    ) -> Self {
+        self.metrics = metrics;
         let store = api_tokens::ApiTokenVerifier::new(db);
         let forget = store.clone();
         hub.on_access_change(Arc::new(move |event| forget.forget(event)));
@@ -118,10 +146,18 @@ impl Verifier {
     /// (`tgq_…`) are one indexed read.
     pub async fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         if api_tokens::is_api_token(token) {
-            return match &self.api_tokens {
-                Some(store) => store.verify(token).await.map(Verified::ApiToken),
+            let result = match &self.api_tokens {
+                Some(store) => store.verify(token).await,
                 None => Err(AuthError::UnknownToken),
             };
+            self.metrics.api_token_verification(match &result {
+                Ok(_) => "valid",
+                Err(AuthError::Malformed) => "malformed",
+                Err(AuthError::Expired) => "expired",
+                Err(AuthError::Unavailable) => "error",
+                Err(_) => "unknown",
+            });
+            return result.map(Verified::ApiToken);
         }
         let issuer = peek_issuer(token).ok_or(AuthError::Malformed)?;
         if issuer == self.keys.issuer() {

@@ -6,7 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
+use std::time::Instant;
+
 use tokio::sync::oneshot;
+use tracing::Instrument as _;
+
+use crate::telemetry::Metrics;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -27,11 +32,12 @@ pub struct Passwords {
     /// bcrypt verifications run so far, so tests and operators can see
     /// that rate limits really spare the CPU.
     verifications: Arc<AtomicU64>,
+    metrics: Metrics,
 }
 
 impl Passwords {
     /// Computes the dummy hash once, at the configured cost.
-    pub fn new(cost: u32) -> Result<Self, HashError> {
+    pub fn new(cost: u32, metrics: Metrics) -> Result<Self, HashError> {
         let dummy = bcrypt::hash("todo-graphql: no such account", cost).map_err(|e| HashError(e.to_string()))?;
         // Leave one core to everything else, so a login storm queues here
         // instead of starving task queries.
@@ -45,13 +51,13 @@ impl Passwords {
                 .spawn(move || work(&queue))
                 .map_err(|e| HashError(format!("starting a hashing thread: {e}")))?;
         }
-        Ok(Self { cost, jobs, dummy_hash: dummy.into(), verifications: Arc::default() })
+        Ok(Self { cost, jobs, dummy_hash: dummy.into(), verifications: Arc::default(), metrics })
     }
 
     /// bcrypt hash of `password` (already validated to at most 72 bytes).
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let cost = self.cost;
-        self.blocking(move || bcrypt::hash(password, cost)).await
+        self.blocking(move || bcrypt::hash(password, cost)).instrument(tracing::info_span!("password.hash")).await
     }
 
     /// Checks `password` against `hash`; with no hash (unknown account) it
@@ -60,7 +66,10 @@ impl Passwords {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        let ok = self.blocking(move || bcrypt::verify(password, &hash)).await?;
+        let ok = self
+            .blocking(move || bcrypt::verify(password, &hash))
+            .instrument(tracing::info_span!("password.verify"))
+            .await?;
         Ok(ok && known)
     }
 
@@ -74,11 +83,20 @@ impl Passwords {
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashError> {
         let (done, result) = oneshot::channel();
+        let metrics = self.metrics.clone();
         let job: Job = Box::new(move || {
+            let started = Instant::now();
+            let outcome = work();
+            metrics.password_hashed(started.elapsed());
+            metrics.password_queue(-1);
             // The asker may have gone (request abandoned); nothing to tell.
-            let _ = done.send(work());
+            let _ = done.send(outcome);
         });
-        self.jobs.send(job).map_err(|_| HashError("hashing threads gone".into()))?;
+        self.metrics.password_queue(1);
+        if self.jobs.send(job).is_err() {
+            self.metrics.password_queue(-1);
+            return Err(HashError("hashing threads gone".into()));
+        }
         result.await.map_err(|_| HashError("hashing thread failed".into()))?.map_err(|e| HashError(e.to_string()))
     }
 }

@@ -5,6 +5,8 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use secrecy::ExposeSecret as _;
+
 use crate::config::Config;
 
 /// Shortest accepted secret, in bytes.
@@ -30,6 +32,7 @@ pub enum SecretError {
 /// The secret to sign with, and whether it was generated just now.
 pub fn resolve(config: &Config) -> Result<Vec<u8>, SecretError> {
     if let Some(secret) = &config.jwt_secret {
+        let secret = secret.expose_secret();
         return match secret.len() {
             n if n < MIN_SECRET_BYTES => Err(SecretError::TooShort(n)),
             _ => Ok(secret.as_bytes().to_vec()),
@@ -54,7 +57,7 @@ pub fn previous(config: &Config) -> Result<Vec<Vec<u8>>, SecretError> {
     config
         .jwt_previous_secrets
         .iter()
-        .map(|s| s.trim())
+        .map(|s| s.expose_secret().trim())
         .filter(|s| !s.is_empty())
         .map(|s| match s.len() {
             n if n < MIN_SECRET_BYTES => Err(SecretError::PreviousTooShort(n)),

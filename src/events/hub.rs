@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{Event, EventKind};
 use crate::service::tasks::Tasks;
+use crate::telemetry::Metrics;
 
 /// Events buffered per user before a slow subscriber is dropped.
 pub const BUFFER: usize = 256;
@@ -50,6 +51,7 @@ pub struct Hub {
     tasks: Tasks,
     max_sockets_per_user: usize,
     access_listeners: Mutex<Vec<AccessListener>>,
+    metrics: Metrics,
 }
 
 /// The socket cap of one user is reached.
@@ -95,8 +97,19 @@ impl Drop for SocketTicket {
 }
 
 impl Hub {
-    pub fn new(tasks: Tasks, max_sockets_per_user: usize) -> Arc<Self> {
-        Arc::new(Self { users: Mutex::default(), tasks, max_sockets_per_user, access_listeners: Mutex::default() })
+    pub fn new(tasks: Tasks, max_sockets_per_user: usize, metrics: Metrics) -> Arc<Self> {
+        Arc::new(Self {
+            users: Mutex::default(),
+            tasks,
+            max_sockets_per_user,
+            access_listeners: Mutex::default(),
+            metrics,
+        })
+    }
+
+    /// The counters events are counted in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, User>> {
@@ -183,6 +196,8 @@ impl Hub {
             | EventKind::AccessEnded
             | EventKind::ApiTokenRevoked(_) => None,
         };
-        let _ = sender.send(Arc::new(Delivered { kind: event.kind, task }));
+        if let Ok(receivers) = sender.send(Arc::new(Delivered { kind: event.kind, task })) {
+            self.metrics.events_delivered(receivers as u64);
+        }
     }
 }

@@ -40,6 +40,7 @@ impl EventBus for LocalBus {
         self.hub.access_changed(&event);
         if let Err(e) = self.queue.try_send(event) {
             tracing::warn!(error = %e, "event queue full; an event was dropped");
+            self.hub.metrics().events_dropped(1);
         }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 pub use hub::Hub;
@@ -66,11 +67,14 @@ pub trait EventBus: Send + Sync {
 pub async fn commit_and_publish(bus: &Arc<dyn EventBus>, txn: DatabaseTransaction, event: Event) -> Result<(), DbErr> {
     bus.stage(&txn, event).await?;
     let bus = bus.clone();
-    tokio::spawn(async move {
-        txn.commit().await?;
-        bus.committed(event);
-        Ok(())
-    })
+    tokio::spawn(
+        async move {
+            txn.commit().await?;
+            bus.committed(event);
+            Ok(())
+        }
+        .in_current_span(),
+    )
     .await
     .map_err(|e| DbErr::Custom(format!("commit task failed: {e}")))?
 }
@@ -78,8 +82,30 @@ pub async fn commit_and_publish(bus: &Arc<dyn EventBus>, txn: DatabaseTransactio
 /// The bus for this database, wired to `hub`; spawns the PostgreSQL
 /// listener or the in-process dispatcher.
 pub fn bus_for(db: &DatabaseConnection, hub: Arc<Hub>) -> Arc<dyn EventBus> {
-    match db.get_database_backend() {
+    let metrics = hub.metrics().clone();
+    let inner: Arc<dyn EventBus> = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => Arc::new(postgres::PgBus::start(db, hub)),
         _ => Arc::new(local::LocalBus::start(hub)),
+    };
+    Arc::new(Counted { inner, metrics })
+}
+
+/// Counts the task events this replica commits (`task_events_published_total`).
+struct Counted {
+    inner: Arc<dyn EventBus>,
+    metrics: crate::telemetry::Metrics,
+}
+
+#[async_trait::async_trait]
+impl EventBus for Counted {
+    async fn stage(&self, txn: &DatabaseTransaction, event: Event) -> Result<(), DbErr> {
+        self.inner.stage(txn, event).await
+    }
+
+    fn committed(&self, event: Event) {
+        if matches!(event.kind, EventKind::Created(_) | EventKind::Updated(_) | EventKind::Deleted(_)) {
+            self.metrics.event_published();
+        }
+        self.inner.committed(event);
     }
 }

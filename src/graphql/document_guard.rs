@@ -150,6 +150,16 @@ impl Prepared {
         }
     }
 
+    /// The name of the operation that runs, as the document spells it
+    /// (the request need not send `operationName` for a lone operation).
+    pub fn name(&self) -> Option<&str> {
+        match (&self.document.operations, self.operation_name.as_deref()) {
+            (_, Some(name)) => Some(name),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.keys().next().map(|n| n.as_str()),
+            _ => None,
+        }
+    }
+
     /// The fragment named `name`.
     pub fn fragment(&self, name: &str) -> Option<&Positioned<FragmentDefinition>> {
         self.document.fragments.get(name)

@@ -52,9 +52,20 @@ pub(crate) fn client(ctx: &async_graphql::Context<'_>) -> String {
     RequestMeta::of(ctx.data_opt::<RequestMeta>()).0.to_owned()
 }
 
-/// One authentication failure in the security log: reason and client,
-/// never the token or the password.
+/// One authentication failure in the security log and the metrics: reason
+/// and client, never the token or the password.
 pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, what: &str) {
+    if let Some(metrics) = ctx.data_opt::<crate::telemetry::Metrics>() {
+        // Rate limits have their own counter, where the limiter refuses.
+        if reason != "rate limited" {
+            metrics.auth_failure(match reason {
+                "bad email or password" => "bad_credentials",
+                "no token" => "no_token",
+                "insufficient scope" => "insufficient_scope",
+                _ => "bad_refresh_token",
+            });
+        }
+    }
     let (client, operation) = RequestMeta::of(ctx.data_opt::<RequestMeta>());
     let field = ctx.item.node.name.node.as_str();
     tracing::warn!(target: "security", reason, client, operation, field, "{what}");
@@ -76,9 +87,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
 /// Live events stay in this process (the in-process bus); `Application`
 /// wires the bus of its database instead.
 pub fn build_schema(db: DatabaseConnection, keys: Arc<Keys>, config: &Config) -> Result<AppSchema, HashError> {
-    let hub = Hub::new(Tasks::new(db.clone()), config.ws_max_sockets_per_user);
+    let hub = Hub::new(Tasks::new(db.clone()), config.ws_max_sockets_per_user, crate::telemetry::Metrics::off());
     let bus: Arc<dyn crate::events::EventBus> = Arc::new(crate::events::local::LocalBus::start(hub.clone()));
-    Ok(schema_from(Services::new(db, keys, config, bus)?, hub, config))
+    Ok(schema_from(Services::new(db, keys, config, bus, crate::telemetry::Metrics::off())?, hub, config))
 }
 
 /// The executable schema over services and an event hub built by the caller.
@@ -87,6 +98,7 @@ pub fn schema_from(services: Services, hub: Arc<Hub>, config: &Config) -> AppSch
         .data(services.accounts)
         .data(services.tasks)
         .data(services.api_tokens)
+        .data(hub.metrics().clone())
         .data(hub)
         // Depth and complexity are counted by the document guard at the
         // edge, fragments once each; async-graphql's own counters expand

@@ -13,6 +13,8 @@ use super::error::{cap_errors, code, ensure_codes, server_error, set_code, Code}
 use super::nulls::propagate;
 use super::shape::Shape;
 use super::AppSchema;
+use crate::telemetry::Metrics;
+use tracing::Instrument as _;
 
 /// What became of one request.
 #[derive(Debug)]
@@ -102,21 +104,70 @@ pub struct Body<'a> {
 }
 
 /// Guards and runs one query or mutation over HTTP.
-pub async fn run(schema: &AppSchema, guard: &DocumentGuard, mut request: Request) -> Outcome {
+pub async fn run(schema: &AppSchema, guard: &DocumentGuard, metrics: &Metrics, mut request: Request) -> Outcome {
     match guard.prepare(&mut request) {
-        Ok(prepared) => execute(schema, guard, request, &prepared).await,
+        Ok(prepared) => execute(schema, guard, metrics, request, &prepared).await,
         Err(refusal) => Outcome::refused(refusal),
     }
 }
 
-/// Runs a prepared query or mutation over HTTP; a subscription is refused
-/// (it needs the WebSocket).
-pub async fn execute(schema: &AppSchema, guard: &DocumentGuard, request: Request, prepared: &Prepared) -> Outcome {
-    if prepared.operation().is_some_and(|op| op.node.ty == OperationType::Subscription) {
+/// Runs a prepared query or mutation over HTTP, in a span of its own; a
+/// subscription is refused (it needs the WebSocket).
+pub async fn execute(
+    schema: &AppSchema,
+    guard: &DocumentGuard,
+    metrics: &Metrics,
+    request: Request,
+    prepared: &Prepared,
+) -> Outcome {
+    let kind = operation_type(prepared);
+    let name = prepared.name();
+    metrics.operation(kind, name);
+    if kind == "subscription" {
         let message = "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws)";
         return Outcome::BadRequest(vec![server_error(message, Code::BadRequest)]);
     }
-    Outcome::of(schema.execute(request).await, prepared, guard.shape())
+    let span = operation_span(kind, name);
+    Outcome::of(schema.execute(request).instrument(span).await, prepared, guard.shape())
+}
+
+/// `query`, `mutation` or `subscription`: the operation that runs.
+pub fn operation_type(prepared: &Prepared) -> &'static str {
+    match prepared.operation().map(|op| op.node.ty) {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    }
+}
+
+/// The span of one GraphQL operation (OpenTelemetry's GraphQL semantic
+/// conventions); never the document's variables.
+pub fn operation_span(kind: &'static str, name: Option<&str>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "graphql.operation",
+        otel.name = tracing::field::Empty,
+        graphql.operation.type = kind,
+        graphql.operation.name = tracing::field::Empty,
+    );
+    match name {
+        Some(name) => {
+            span.record("otel.name", format!("{kind} {name}"));
+            span.record("graphql.operation.name", name);
+        }
+        None => {
+            span.record("otel.name", kind);
+        }
+    }
+    span
+}
+
+/// Counts the errors of `outcome` by code.
+pub fn count_errors(metrics: &Metrics, outcome: &Outcome) {
+    if metrics.is_on() {
+        for error in outcome.errors() {
+            metrics.error(code(error).unwrap_or(Code::InternalServerError).as_str());
+        }
+    }
 }
 
 /// Guards every request of a batch; their password-checking fields are

@@ -24,15 +24,20 @@ impl SubscriptionRoot {
         let me = rules::viewer(ctx)?.user_id;
         let hub = ctx.data::<Arc<Hub>>()?;
         let rx = hub.subscribe(me);
-        Ok(stream::unfold(rx, move |mut rx| async move {
-            match rx.recv().await {
-                Ok(delivered) => Some((TaskEvent::from(delivered.as_ref()), rx)),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    // A slow reader is dropped, not buffered without limit.
-                    tracing::warn!(user = %me, skipped = n, "subscriber too slow; subscription ended");
-                    None
+        let metrics = hub.metrics().clone();
+        Ok(stream::unfold(rx, move |mut rx| {
+            let metrics = metrics.clone();
+            async move {
+                match rx.recv().await {
+                    Ok(delivered) => Some((TaskEvent::from(delivered.as_ref()), rx)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        // A slow reader is dropped, not buffered without limit.
+                        tracing::warn!(user = %me, skipped = n, "subscriber too slow; subscription ended");
+                        metrics.events_dropped(n);
+                        None
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
         }))
     }

@@ -52,11 +52,12 @@ impl FromRequestParts<AppState> for ResolvedCaller {
         match result {
             Ok((caller, anonymous)) => Ok(Self { caller, anonymous, client }),
             Err(rejection) => {
-                let reason = match &rejection {
-                    CallerRejection::Multiple => "several Authorization headers".to_owned(),
-                    CallerRejection::Invalid(e) => e.to_string(),
-                    CallerRejection::Internal => "internal error".to_owned(),
+                let (reason, label) = match &rejection {
+                    CallerRejection::Multiple => ("several Authorization headers".to_owned(), "several_headers"),
+                    CallerRejection::Invalid(e) => (e.to_string(), e.reason()),
+                    CallerRejection::Internal => ("internal error".to_owned(), "unavailable"),
                 };
+                state.metrics.auth_failure(label);
                 tracing::warn!(target: "security", %reason, client = %client, "access token refused");
                 Err(rejection)
             }

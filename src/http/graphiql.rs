@@ -46,7 +46,8 @@ pub async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
-fn content_type(name: &str) -> &'static str {
+/// The media type of a built file, by extension.
+pub(crate) fn content_type(name: &str) -> &'static str {
     match name.rsplit('.').next().unwrap_or_default() {
         "js" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -56,6 +57,8 @@ fn content_type(name: &str) -> &'static str {
         "woff" => "font/woff",
         "ttf" => "font/ttf",
         "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "ico" => "image/x-icon",
         _ => "application/octet-stream",
     }
 }

@@ -57,9 +57,10 @@ pub async fn post(State(state): State<AppState>, caller: ResolvedCaller, headers
                         let meta =
                             RequestMeta { client: caller.client.clone(), operation: request.operation_name.clone() };
                         let request = request.data(caller.caller.clone()).data(meta);
-                        response::execute(&state.schema, &state.guard, request, &prepared).await
+                        response::execute(&state.schema, &state.guard, &state.metrics, request, &prepared).await
                     }
                 };
+                response::count_errors(&state.metrics, &outcome);
                 outcomes.push(outcome);
             }
             let bodies: Vec<_> = outcomes.iter().map(Outcome::body).collect();
@@ -100,7 +101,9 @@ async fn execute(state: &AppState, caller: ResolvedCaller, request: Request, med
     let operation = request.operation_name.clone();
     tracing::Span::current().record("operation", operation.as_deref().unwrap_or("-"));
     let meta = RequestMeta { client: caller.client, operation };
-    let outcome = response::run(&state.schema, &state.guard, request.data(caller.caller).data(meta)).await;
+    let request = request.data(caller.caller).data(meta);
+    let outcome = response::run(&state.schema, &state.guard, &state.metrics, request).await;
+    response::count_errors(&state.metrics, &outcome);
     let status = status_of(&outcome, caller.anonymous, media);
     let retry = retry_after(outcome.errors());
     let mut http = json_response(status, &outcome.body(), media);

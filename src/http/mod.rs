@@ -5,6 +5,7 @@ pub mod caller;
 pub mod graphiql;
 pub mod graphql;
 pub mod router;
+pub mod web;
 pub mod ws;
 
 use std::sync::Arc;
@@ -38,4 +39,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The SDL served at `/schema.graphql`; `None` when introspection is off.
     pub sdl: Option<Arc<str>>,
+    /// Counters of CONTRACT §12 (off without `METRICS_ADDR`).
+    pub metrics: crate::telemetry::Metrics,
 }

@@ -14,10 +14,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use axum::extract::FromRequestParts;
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, MatchedPath};
+use axum::middleware::Next;
 
 use super::caller::ResolvedCaller;
-use super::{graphiql, graphql, ws, AppState};
+use super::{graphiql, graphql, web, ws, AppState};
 use crate::config::Config;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -37,7 +40,19 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, String> {
             .layer(tower_http::compression::CompressionLayer::new());
         routes = routes.merge(ide);
     }
-    let routes = routes.with_state(state);
+    if config.web_app {
+        // The web app: its page at `/`, its files under `/app/`, compressed.
+        let app = Router::new()
+            .route("/", get(web::page))
+            .route("/app/{*file}", get(web::asset))
+            .layer(tower_http::compression::CompressionLayer::new());
+        routes = routes.merge(app);
+    }
+    // Counted per matched route (its template, never the path itself).
+    let routes = routes
+        .route_layer(axum::middleware::from_fn_with_state(state.metrics.clone(), observe))
+        .fallback(unmatched)
+        .with_state(state);
 
     Ok(routes
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -45,22 +60,93 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, String> {
         .layer(cors(&config.cors_allowed_origins)?)
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(
+            |response: &Response, _latency: Duration, span: &tracing::Span| {
+                span.record("http.response.status_code", response.status().as_u16());
+                if response.status().is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+            },
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
 }
 
-/// One span per request: method, path, request id; the GraphQL handler
-/// records the operation name into it.
+/// One span per request: method, path, request id, and OpenTelemetry's
+/// HTTP attributes (the route is recorded once matched, the status at the
+/// response); an incoming `traceparent` becomes its parent.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!(
+    let method = method_name(request.method());
+    let span = tracing::info_span!(
         "request",
+        otel.name = method,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
         method = %request.method(),
         path = %request.uri().path(),
         request_id = %id,
         operation = tracing::field::Empty,
-    )
+        http.request.method = method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        url.path = %request.uri().path(),
+    );
+    crate::telemetry::traces::continue_trace(&span, request.headers());
+    span
+}
+
+/// Counts one answered request by method, route template and status, and
+/// names the request's span after its route.
+async fn observe(
+    State(metrics): State<crate::telemetry::Metrics>,
+    matched: Option<MatchedPath>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let route = route_name(matched.as_ref().map(MatchedPath::as_str));
+    let method = method_name(request.method());
+    let span = tracing::Span::current();
+    span.record("http.route", route);
+    crate::telemetry::traces::rename(&span, format!("{method} {route}"));
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics.http_request(method, route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// No route matched: 404, counted as route `unmatched`.
+async fn unmatched(State(state): State<AppState>, method: Method) -> StatusCode {
+    state.metrics.http_request(method_name(&method), "unmatched", 404, Duration::ZERO);
+    StatusCode::NOT_FOUND
+}
+
+/// The route templates of this router, as `'static` labels.
+fn route_name(matched: Option<&str>) -> &'static str {
+    match matched {
+        Some("/graphql") => "/graphql",
+        Some("/schema.graphql") => "/schema.graphql",
+        Some("/healthz") => "/healthz",
+        Some("/readyz") => "/readyz",
+        Some("/graphiql/assets/{file}") => "/graphiql/assets/{file}",
+        Some("/") => "/",
+        Some("/app/{*file}") => "/app/{*file}",
+        Some(_) => "other",
+        None => "unmatched",
+    }
+}
+
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
+    }
 }
 
 /// CORS for the configured origins only; none configured means

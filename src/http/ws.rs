@@ -29,7 +29,7 @@ use super::AppState;
 use crate::auth::{Caller, Principal};
 use crate::graphql::document_guard;
 use crate::graphql::error::{server_error, Code};
-use crate::graphql::response::{Body, Outcome};
+use crate::graphql::response::{self, Body, Outcome};
 use crate::graphql::RequestMeta;
 
 /// The only subprotocol served.
@@ -102,6 +102,7 @@ async fn close(socket: &mut (impl SinkExt<Message> + Unpin), code: u16, reason: 
 }
 
 async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, client: String) {
+    let _open = Gauged::new(&state.metrics, crate::telemetry::Metrics::ws_connection);
     let (mut sink, mut stream) = socket.split();
 
     // 1. connection_init, within 10 s (pings are answered meanwhile).
@@ -148,6 +149,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
         Ok(None) => (None, None),
         Err(reason) => {
             refuse(reason);
+            state.metrics.auth_failure("ws_refused");
             return close(&mut sink, 4403, "Forbidden").await;
         }
     };
@@ -161,6 +163,7 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
             Ok(ticket) => Some(ticket),
             Err(_) => {
                 tracing::warn!(target: "security", reason = "too many sockets", client = %client, "WebSocket refused");
+                state.metrics.rate_limited("ws_sockets");
                 return close(&mut sink, 4429, "Too many sockets").await;
             }
         },
@@ -173,10 +176,12 @@ async fn serve(state: AppState, socket: WebSocket, header_auth: HeaderAuth, clie
             Ok(user) if user.token_version == version => {}
             Ok(_) => {
                 refuse("token issued before the last logout".into());
+                state.metrics.auth_failure("ws_refused");
                 return close(&mut sink, 4403, "Forbidden").await;
             }
             Err(_) => {
                 refuse("unknown user".into());
+                state.metrics.auth_failure("ws_refused");
                 return close(&mut sink, 4403, "Forbidden").await;
             }
         }
@@ -313,8 +318,34 @@ type Running = futures_util::stream::SelectAll<futures_util::stream::BoxStream<'
 /// ids unique while active.
 #[derive(Default)]
 struct Operations {
-    active: HashMap<String, AbortHandle>,
+    active: HashMap<String, Active>,
     running: Running,
+}
+
+/// One running operation: its abort handle, and its place in the
+/// `ws_subscriptions` gauge, given back when it is dropped.
+struct Active {
+    handle: AbortHandle,
+    _counted: Gauged,
+}
+
+/// +1 on a gauge while alive, -1 when dropped, whichever way it ends.
+struct Gauged {
+    metrics: crate::telemetry::Metrics,
+    change: fn(&crate::telemetry::Metrics, i64),
+}
+
+impl Gauged {
+    fn new(metrics: &crate::telemetry::Metrics, change: fn(&crate::telemetry::Metrics, i64)) -> Self {
+        change(metrics, 1);
+        Self { metrics: metrics.clone(), change }
+    }
+}
+
+impl Drop for Gauged {
+    fn drop(&mut self) {
+        (self.change)(&self.metrics, -1);
+    }
 }
 
 impl Operations {
@@ -331,8 +362,8 @@ impl Operations {
             ClientMessage::Ping {} => Step::Send(vec![ServerMessage::Pong.text()]),
             ClientMessage::Pong {} => Step::Nothing,
             ClientMessage::Complete { id } => {
-                if let Some(handle) = self.active.remove(&id) {
-                    handle.abort();
+                if let Some(active) = self.active.remove(&id) {
+                    active.handle.abort();
                 }
                 Step::Nothing
             }
@@ -353,24 +384,32 @@ impl Operations {
         let max = state.ws_max_subscriptions;
         if self.active.len() >= max {
             let error = server_error(format!("At most {max} active subscriptions per socket"), Code::TooManyRequests);
+            state.metrics.rate_limited("ws_subscriptions");
+            state.metrics.error(Code::TooManyRequests.as_str());
             return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[error] }.text()]);
         }
         let prepared = match state.guard.prepare(&mut request) {
             Ok(prepared) => prepared,
             Err(refusal) => {
-                return Step::Send(vec![ServerMessage::Error { id: &id, payload: &[refusal.into()] }.text()])
+                let outcome = Outcome::refused(refusal);
+                response::count_errors(&state.metrics, &outcome);
+                return Step::Send(vec![ServerMessage::Error { id: &id, payload: outcome.errors() }.text()]);
             }
         };
+        state.metrics.operation(response::operation_type(&prepared), prepared.name());
         let guard = state.guard.clone();
-        let responses = state
-            .schema
-            .execute_stream_with_session_data(request, session.clone())
-            .map(move |r| Outcome::of(r, &prepared, guard.shape()));
+        let metrics = state.metrics.clone();
+        let responses = state.schema.execute_stream_with_session_data(request, session.clone()).map(move |r| {
+            let outcome = Outcome::of(r, &prepared, guard.shape());
+            response::count_errors(&metrics, &outcome);
+            outcome
+        });
         let (responses, handle) = futures_util::stream::abortable(responses);
         let tag = id.clone();
         let end = futures_util::stream::once(futures_util::future::ready((id.clone(), None)));
         self.running.push(Box::pin(responses.map(move |r| (tag.clone(), Some(r))).chain(end)));
-        self.active.insert(id, handle);
+        let counted = Gauged::new(&state.metrics, crate::telemetry::Metrics::ws_subscription);
+        self.active.insert(id, Active { handle, _counted: counted });
         Step::Nothing
     }
 
@@ -385,8 +424,8 @@ impl Operations {
         };
         match response {
             Outcome::Refused(errors) | Outcome::BadRequest(errors) => {
-                if let Some(handle) = self.active.remove(&id) {
-                    handle.abort();
+                if let Some(active) = self.active.remove(&id) {
+                    active.handle.abort();
                 }
                 Step::Send(vec![ServerMessage::Error { id: &id, payload: &errors }.text()])
             }

@@ -35,14 +35,15 @@ impl Services {
         keys: Arc<Keys>,
         config: &Config,
         events: Arc<dyn EventBus>,
+        metrics: crate::telemetry::Metrics,
     ) -> Result<Self, HashError> {
-        let passwords = Passwords::new(config.bcrypt_cost)?;
+        let passwords = Passwords::new(config.bcrypt_cost, metrics.clone())?;
         Ok(Self {
             accounts: accounts::Accounts::new(
                 db.clone(),
                 passwords,
                 keys,
-                Limits::new(config),
+                Limits::new(config, metrics),
                 config.auth_jwks_url.as_ref().and(config.auth_external_issuer.clone()),
                 events.clone(),
             ),

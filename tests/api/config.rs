@@ -110,3 +110,124 @@ async fn without_a_secret_sqlite_generates_one_in_a_private_file_and_keeps_it() 
     let r = again.gql(Some(&s.access), "{ me { email } }", serde_json::json!({})).await;
     assert_eq!(r.ok()["me"]["email"], "alice@example.com");
 }
+
+const LIVE_SECRET: &str = "live-secret-live-secret-live-secret-0001";
+const OLD_SECRET: &str = "old-secret-old-secret-old-secret-old-0002";
+const DB_PASSWORD: &str = "db-password-hunter2";
+
+#[test]
+fn the_config_command_prints_every_setting_with_secrets_redacted() {
+    let url = format!("postgres://todo:{DB_PASSWORD}@127.0.0.1:5432/test?sslpassword={DB_PASSWORD}");
+    let (ok, stdout, stderr) = run(
+        &["config", "--access-token-ttl", "60"],
+        &[("JWT_SECRET", LIVE_SECRET), ("JWT_PREVIOUS_SECRETS", OLD_SECRET), ("DATABASE_URL", url.as_str())],
+    );
+    assert!(ok, "{stderr}");
+    for secret in [LIVE_SECRET, OLD_SECRET, DB_PASSWORD] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} shown: {stdout}");
+    }
+    assert!(stdout.contains("JWT_SECRET=[redacted]  # environment"), "{stdout}");
+    assert!(stdout.contains("JWT_PREVIOUS_SECRETS=[redacted]  # environment"), "{stdout}");
+    assert!(
+        stdout.contains("DATABASE_URL=postgres://todo:***@127.0.0.1:5432/test?sslpassword=***  # environment"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ACCESS_TOKEN_TTL=60  # flag"), "{stdout}");
+    assert!(stdout.contains("BCRYPT_COST=12  # default"), "{stdout}");
+    assert!(stdout.contains("METRICS_ADDR=  # unset"), "{stdout}");
+    // Every variable of CONTRACT §1 is listed.
+    for name in [
+        "DATABASE_URL",
+        "BIND_ADDR",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "REFRESH_TOKEN_TTL",
+        "CORS_ALLOWED_ORIGINS",
+        "GRAPHQL_INTROSPECTION",
+        "GRAPHIQL",
+        "WEB_APP",
+        "GRAPHQL_MAX_ALIASES",
+        "METRICS_ADDR",
+        "RUST_LOG",
+    ] {
+        assert!(stdout.lines().any(|l| l.starts_with(&format!("{name}="))), "{name} missing: {stdout}");
+    }
+}
+
+#[test]
+fn the_parsed_configuration_never_formats_a_secret() {
+    use clap::Parser as _;
+    let url = format!("postgres://todo:{DB_PASSWORD}@db.internal/todo");
+    let cli = todo_graphql::config::Cli::try_parse_from([
+        "todo-graphql",
+        "--jwt-secret",
+        LIVE_SECRET,
+        "--jwt-previous-secrets",
+        OLD_SECRET,
+        "--database-url",
+        url.as_str(),
+    ])
+    .unwrap();
+    let shown = format!("{:?} {:#?}", cli, cli.config);
+    for secret in [LIVE_SECRET, OLD_SECRET, DB_PASSWORD] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("postgres://todo:***@db.internal/todo"), "{shown}");
+    // The values are all there for the code that needs them.
+    use secrecy::ExposeSecret as _;
+    assert_eq!(cli.config.jwt_secret.as_ref().unwrap().expose_secret(), LIVE_SECRET);
+    assert_eq!(cli.config.database_url.expose(), url);
+}
+
+#[test]
+fn the_defaults_are_clap_s_and_enumerations_are_typed() {
+    use clap::Parser as _;
+    let defaults = todo_graphql::Config::default();
+    assert_eq!(defaults.bind_addr.to_string(), "127.0.0.1:8000");
+    assert_eq!(defaults.database_url.expose(), "sqlite://todo.db?mode=rwc");
+    assert_eq!(defaults.access_token_ttl, 900);
+    assert_eq!(defaults.graphql_max_aliases, 30);
+    assert!(defaults.web_app && defaults.graphiql && defaults.metrics_addr.is_none());
+    assert_eq!(defaults.log_format, todo_graphql::config::LogFormat::Text);
+    assert_eq!(defaults.auth_external_algorithms.len(), 4);
+    let json = todo_graphql::config::Cli::try_parse_from(["todo-graphql", "--log-format", "json"]).unwrap();
+    assert_eq!(json.config.log_format, todo_graphql::config::LogFormat::Json);
+    let refused = todo_graphql::config::Cli::try_parse_from(["todo-graphql", "--log-format", "xml"]).unwrap_err();
+    assert!(refused.to_string().contains("possible values: text, json"), "{refused}");
+    let hs = todo_graphql::config::Cli::try_parse_from(["todo-graphql", "--auth-external-algorithms", "ES256,HS256"])
+        .unwrap_err();
+    assert!(hs.to_string().contains("only asymmetric algorithms"), "{hs}");
+}
+
+#[test]
+fn start_up_logs_and_errors_show_no_secret() {
+    // A server that starts, at the most verbose level.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let mut server = crate::helpers::ServerProcess::start(
+        dir.path(),
+        &[
+            ("DATABASE_URL", db.as_str()),
+            ("JWT_SECRET", LIVE_SECRET),
+            ("JWT_PREVIOUS_SECRETS", OLD_SECRET),
+            ("RUST_LOG", "trace"),
+            ("METRICS_ADDR", "127.0.0.1:0"),
+        ],
+    );
+    server.signal("TERM");
+    server.wait(10);
+    let log = server.log_text();
+    assert!(log.contains("metrics on http://127.0.0.1:"), "{log}");
+    for secret in [LIVE_SECRET, OLD_SECRET] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+    // A database that cannot be reached: the error names it without its password.
+    let url = format!("postgres://todo:{DB_PASSWORD}@127.0.0.1:1/todo");
+    let (ok, stdout, stderr) =
+        run(&[], &[("DATABASE_URL", url.as_str()), ("JWT_SECRET", LIVE_SECRET), ("RUST_LOG", "trace")]);
+    assert!(!ok);
+    assert!(stderr.contains("cannot open the PostgreSQL database"), "{stderr}");
+    for secret in [LIVE_SECRET, DB_PASSWORD] {
+        assert!(!stderr.contains(secret) && !stdout.contains(secret), "{secret} in: {stderr}");
+    }
+}

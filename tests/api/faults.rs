@@ -134,7 +134,7 @@ async fn behind_proxy(test: &str) -> Option<(Proxy, TestApp)> {
     let proxy = Proxy::start(upstream.clone()).await;
     let port = proxy.port;
     let app = TestApp::spawn_with(crate::helpers::Backend::Postgres(url), |c| {
-        c.database_url = c.database_url.replacen(&upstream, &format!("127.0.0.1:{port}"), 1);
+        c.database_url = c.database_url.expose().replacen(&upstream, &format!("127.0.0.1:{port}"), 1).into();
     })
     .await;
     Some((proxy, app))

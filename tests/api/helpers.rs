@@ -64,6 +64,8 @@ macro_rules! both_backends {
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics listener, when `metrics_addr` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub client: reqwest::Client,
     pub config: Config,
     pub dir: TempDir,
@@ -87,12 +89,12 @@ pub fn test_config(backend: &Backend, dir: &TempDir) -> (Config, Option<(String,
     let mut pg = None;
     match backend {
         Backend::Sqlite => {
-            config.database_url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            config.database_url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()).into();
         }
         Backend::Postgres(url) => {
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
             let sep = if url.contains('?') { '&' } else { '?' };
-            config.database_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            config.database_url = format!("{url}{sep}options=-c%20search_path%3D{schema}").into();
             pg = Some((url.clone(), schema));
         }
     }
@@ -123,6 +125,7 @@ impl TestApp {
         }
         let app = Application::build(config.clone()).await.expect("application builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let db = app.db().clone();
         let services = app.services().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -131,6 +134,7 @@ impl TestApp {
         }));
         Self {
             addr,
+            metrics_addr,
             client: reqwest::Client::new(),
             config,
             dir,

@@ -83,8 +83,10 @@ async fn authentication_failures_are_logged_without_secrets() {
     assert_eq!(reasons.iter().filter(|r| **r == "bad email or password").count(), 2);
     // The request span carries the request id and the operation name.
     let whoami = security.iter().find(|e| e["fields"]["reason"] == "no token").unwrap();
-    assert_eq!(whoami["span"]["request_id"], "req-123", "{whoami}");
-    assert_eq!(whoami["span"]["operation"], "WhoAmI", "{whoami}");
+    let request = whoami["spans"].as_array().and_then(|s| s.iter().find(|s| s["name"] == "request")).unwrap();
+    assert_eq!(request["request_id"], "req-123", "{whoami}");
+    assert_eq!(request["operation"], "WhoAmI", "{whoami}");
+    assert_eq!(whoami["span"]["graphql.operation.name"], "WhoAmI", "{whoami}");
 
     for secret in [
         wrong_password,

@@ -396,10 +396,18 @@ impl Operations {
                 return Step::Send(vec![ServerMessage::Error { id: &id, payload: outcome.errors() }.text()]);
             }
         };
-        state.metrics.operation(response::operation_type(&prepared), prepared.name());
+        let kind = response::operation_type(&prepared);
+        state.metrics.operation(kind, prepared.name());
+        // The operation's span covers its whole life on the socket.
+        let span = response::operation_span(kind, prepared.name());
         let guard = state.guard.clone();
         let metrics = state.metrics.clone();
-        let responses = state.schema.execute_stream_with_session_data(request, session.clone()).map(move |r| {
+        let mut stream = state.schema.execute_stream_with_session_data(request, session.clone());
+        let responses = futures_util::stream::poll_fn(move |cx| {
+            let _entered = span.enter();
+            stream.poll_next_unpin(cx)
+        })
+        .map(move |r| {
             let outcome = Outcome::of(r, &prepared, guard.shape());
             response::count_errors(&metrics, &outcome);
             outcome

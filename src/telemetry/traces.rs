@@ -102,11 +102,17 @@ pub fn trace_statements(db: &mut DatabaseConnection) {
         _ => "sqlite",
     };
     db.set_metric_callback(move |info| {
+        // Statements outside a request (the event dispatcher, the API-token
+        // `lastUsedAt` writer) would each start a trace of their own: noise.
+        let current = tracing::Span::current();
+        if current.is_none() {
+            return;
+        }
         let end = SystemTime::now();
         let start = end.checked_sub(info.elapsed).unwrap_or(end);
         let sql = info.statement.sql.as_str();
         let operation = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-        let parent = tracing::Span::current().context();
+        let parent = current.context();
         let tracer = global::tracer(SCOPE);
         let mut span = tracer
             .span_builder(if operation.is_empty() { system.to_owned() } else { format!("{operation} {system}") })

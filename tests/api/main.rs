@@ -26,4 +26,5 @@ mod tasks;
 mod tokens;
 mod traces;
 mod validation;
+mod web;
 mod ws;

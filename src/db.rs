@@ -42,12 +42,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// The pool's open connections and how many of them are idle, for
 /// `db_pool_connections`.
 pub fn pool_state(db: &DatabaseConnection) -> (u32, u32) {
-    match db {
-        DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+    use sea_orm::DatabaseConnectionType as Kind;
+    match &db.inner {
+        Kind::SqlxSqlitePoolConnection(_) => {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
         }
-        DatabaseConnection::SqlxPostgresPoolConnection(_) => {
+        Kind::SqlxPostgresPoolConnection(_) => {
             let pool = db.get_postgres_connection_pool();
             (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
         }

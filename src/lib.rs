@@ -38,6 +38,7 @@ pub struct Application {
     services: Services,
     metrics: Option<telemetry::server::MetricsServer>,
     metrics_addr: Option<SocketAddr>,
+    bus: Arc<dyn events::EventBus>,
 }
 
 impl Application {
@@ -76,7 +77,7 @@ impl Application {
         let hub =
             events::Hub::new(service::tasks::Tasks::new(db.clone()), config.ws_max_sockets_per_user, metrics.clone());
         let bus = events::bus_for(&db, hub.clone());
-        let services = Services::new(db.clone(), keys.clone(), &config, bus, metrics.clone())?;
+        let services = Services::new(db.clone(), keys.clone(), &config, bus.clone(), metrics.clone())?;
         let schema = graphql::schema_from(services.clone(), hub.clone(), &config);
         let state = AppState {
             schema,
@@ -108,7 +109,7 @@ impl Application {
             }
             None => (None, None),
         };
-        Ok(Self { listener, router, addr, db, services, metrics, metrics_addr })
+        Ok(Self { listener, router, addr, db, services, metrics, metrics_addr, bus })
     }
 
     /// The metrics listener's address, when `METRICS_ADDR` is set.
@@ -157,7 +158,9 @@ impl Application {
         }
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service).with_graceful_shutdown(signal).await?;
-        self.db.close().await.ok();
+        self.bus.shutdown();
+        // Closing waits for connections in use; a stuck one must not hold the exit.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.db.close()).await;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ pub mod postgres;
 
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -58,6 +58,8 @@ pub trait EventBus: Send + Sync {
     async fn stage(&self, txn: &DatabaseTransaction, event: Event) -> Result<(), DbErr>;
     /// After a successful commit (the in-process bus delivers here).
     fn committed(&self, event: Event);
+    /// At shutdown, before the pool closes: stop whatever holds a connection.
+    fn shutdown(&self) {}
 }
 
 /// Stages `event` in `txn`, commits, and announces it: the one way a
@@ -107,5 +109,9 @@ impl EventBus for Counted {
             self.metrics.event_published();
         }
         self.inner.committed(event);
+    }
+
+    fn shutdown(&self) {
+        self.inner.shutdown();
     }
 }

@@ -11,13 +11,17 @@ use super::{Event, EventBus, Hub};
 /// The channel every replica listens on.
 pub const CHANNEL: &str = "todo_graphql_events";
 
-pub struct PgBus;
+pub struct PgBus {
+    /// The listener task: it holds a pool connection, so it is stopped
+    /// before the pool closes (which waits for every connection).
+    listener: tokio::task::AbortHandle,
+}
 
 impl PgBus {
     /// Spawns the listener; it reconnects after a database restart.
     pub fn start(db: &DatabaseConnection, hub: Arc<Hub>) -> Self {
         let pool = db.get_postgres_connection_pool().clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 match listen(&pool, &hub).await {
                     Ok(()) => return,
@@ -28,7 +32,7 @@ impl PgBus {
                 }
             }
         });
-        Self
+        Self { listener: task.abort_handle() }
     }
 }
 
@@ -57,9 +61,13 @@ async fn listen(pool: &sea_orm::sqlx::PgPool, hub: &Hub) -> Result<(), sea_orm::
 
 #[async_trait::async_trait]
 impl EventBus for PgBus {
+    fn shutdown(&self) {
+        self.listener.abort();
+    }
+
     async fn stage(&self, txn: &DatabaseTransaction, event: Event) -> Result<(), DbErr> {
         let payload = serde_json::to_string(&event).map_err(|e| DbErr::Custom(e.to_string()))?;
-        txn.execute(Statement::from_sql_and_values(
+        txn.execute_raw(Statement::from_sql_and_values(
             sea_orm::DatabaseBackend::Postgres,
             "SELECT pg_notify($1, $2)",
             [CHANNEL.into(), payload.into()],

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use entity::{api_token, user};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
     TransactionTrait,
@@ -202,7 +202,7 @@ impl Accounts {
         };
         user::Entity::insert(user::ActiveModel::from(model).reset_all())
             .on_conflict(OnConflict::columns([user::Column::Issuer, user::Column::Subject]).do_nothing().to_owned())
-            .do_nothing()
+            .try_insert()
             .exec_without_returning(&self.db)
             .await?;
         find().await?.map(|u| u.id).ok_or(ServiceError::Unauthenticated)

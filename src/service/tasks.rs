@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use entity::{task, user};
-use sea_orm::sea_query::{Asterisk, Expr, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait as _, LikeExpr, QueryStatementBuilder as _, SimpleExpr};
 use std::sync::Arc;
 
 use sea_orm::{
@@ -281,7 +281,7 @@ impl Tasks {
             .order_by(task::Column::Id, read_dir.sql())
             .limit(window.size + 1)
             .build(self.db.get_database_backend());
-        let results = self.db.query_all(statement).await?;
+        let results = self.db.query_all_raw(statement).await?;
         let total = match results.first() {
             _ if !with_total => None,
             Some(row) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),

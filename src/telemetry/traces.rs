@@ -97,8 +97,8 @@ pub fn trace_statements(db: &mut DatabaseConnection) {
     if !enabled() {
         return;
     }
-    let system = match db {
-        DatabaseConnection::SqlxPostgresPoolConnection(_) => "postgresql",
+    let system = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "postgresql",
         _ => "sqlite",
     };
     db.set_metric_callback(move |info| {

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+# One callgrind run: start the release server under valgrind, seed one user
+# with 100 tasks, send K `tasks(first: 20)` requests on one keep-alive
+# connection, stop it with SIGTERM, print callgrind's instruction total.
+#
+#   BIN=target/release/todo-graphql python3 bench/callgrind.py off 1000
+#
+# Per request = (total at K) - (total at K = 0), divided by K (BENCHMARKS.md).
+# `on` sets METRICS_ADDR. Needs valgrind; takes about a minute per run.
+import http.client, json, os, re, signal, subprocess, sys, time, tempfile
+metrics, k = sys.argv[1] == "on", int(sys.argv[2])
+d = tempfile.mkdtemp()
+port = 18200 + (1 if metrics else 0)
+env = dict(PATH=os.environ["PATH"], JWT_SECRET="bench-secret-bench-secret-bench-secret-0000", BCRYPT_COST="4",
+           RUST_LOG="warn", BIND_ADDR=f"127.0.0.1:{port}", DATABASE_URL=f"sqlite://{d}/x.db?mode=rwc")
+if metrics: env["METRICS_ADDR"] = f"127.0.0.1:{port+100}"
+out = f"{d}/cg.out"
+p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", os.environ.get("BIN") or os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "todo-graphql")],
+                     env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+for _ in range(600):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60); c.request("GET", "/healthz"); c.getresponse().read(); break
+    except Exception: time.sleep(0.2)
+def gql(q, tok=None):
+    h = {"content-type": "application/json"}
+    if tok: h["authorization"] = "Bearer " + tok
+    c.request("POST", "/graphql", json.dumps({"query": q}), h); return json.loads(c.getresponse().read())
+tok = gql('mutation { signup(input:{email:"cg@b.co",password:"password1"}){accessToken} }')["data"]["signup"]["accessToken"]
+for i in range(100): gql('mutation { createTask(input:{title:"task %d"}){id} }' % i, tok)
+Q = "{ tasks(first: 20) { edges { node { id title completed updatedAt } } pageInfo { endCursor hasNextPage } totalCount } }"
+for i in range(k): assert "errors" not in gql(Q, tok)
+p.send_signal(signal.SIGTERM); err = p.communicate()[1]
+m = re.search(r"Collected : (\d+)", err)
+print(sys.argv[1], k, m.group(1) if m else err[-500:])

@@ -36,6 +36,10 @@ enum Scenario {
     Fanout,
     /// CONTRACT §7's hostile documents, one at a time: time and memory each.
     Hostile,
+    /// `typename` and `tasks` on todo-graphql and on the framework's limit
+    /// (`limit-server`: axum + async-graphql + HS256, the page from memory),
+    /// alternating, with the ratios between them (issue 16).
+    SideBySide,
 }
 
 #[derive(Debug, Parser)]
@@ -93,6 +97,32 @@ pub struct Args {
     json: bool,
 }
 
+/// The framework-limit server, from beside this binary.
+async fn start_limit_server() -> anyhow::Result<server::Server> {
+    let bin = std::env::current_exe()?.with_file_name("limit-server");
+    if !bin.exists() {
+        anyhow::bail!("{} not found: build it with `cargo build --release -p bench --bins`", bin.display());
+    }
+    server::Server::start(bin.to_str(), None, 4).await
+}
+
+/// Both servers, same users and tokens, each load run on one then the
+/// other; the ratios are todo-graphql / limit, from the same minutes.
+async fn side_by_side(base: &str, users: &[http::User], args: &Args, secs: f64) -> anyhow::Result<Value> {
+    let limit = start_limit_server().await?;
+    let mut out = json!({ "scenario": "side-by-side" });
+    for (name, load) in [("healthz", Load::Healthz), ("typename", Load::Typename), ("tasks", Load::Tasks)] {
+        let ours = http::closed_loop(base, users, args.connections, load, secs).await?;
+        let theirs = http::closed_loop(&limit.base, users, args.connections, load, secs).await?;
+        let rps = |o: &http::Outcome| (o.requests as f64 / o.seconds).round();
+        out[format!("{name}_todo_graphql_per_s")] = json!(rps(&ours));
+        out[format!("{name}_limit_per_s")] = json!(rps(&theirs));
+        out[format!("{name}_ratio")] = json!(((rps(&ours) / rps(&theirs).max(1.0)) * 1000.0).round() / 1000.0);
+        out[format!("{name}_errors")] = json!(ours.errors + theirs.errors);
+    }
+    Ok(out)
+}
+
 async fn start(args: &Args, cost: u32) -> anyhow::Result<server::Server> {
     match &args.url {
         Some(url) => Ok(server::Server::external(url)),
@@ -114,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::TasksApiToken,
         Scenario::Mixed,
         Scenario::C1000,
+        Scenario::SideBySide,
     ];
     if http_scenarios.iter().any(|s| wants(*s)) {
         let server = start(&args, 4).await?;
@@ -139,6 +170,9 @@ async fn main() -> anyhow::Result<()> {
             let scripted = http::with_api_tokens(&server, &users).await?;
             let run = http::closed_loop(&base, &scripted, args.connections, Load::Tasks, secs).await?;
             reports.push(run.json("tasks (API token)", Some(h_rps)));
+        }
+        if wants(Scenario::SideBySide) {
+            reports.push(side_by_side(&base, &users, &args, secs).await?);
         }
         if wants(Scenario::C1000) {
             let rss_before = server.rss_kib();

@@ -79,7 +79,7 @@ impl Application {
         let bus = events::bus_for(&db, hub.clone());
         let services = Services::new(db.clone(), keys.clone(), &config, bus.clone(), metrics.clone())?;
         let schema = graphql::schema_from(services.clone(), hub.clone(), &config);
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             schema,
             guard: Arc::new(graphql::document_guard(&config)),
             verifier: Verifier::new(keys, external).with_api_tokens(db.clone(), &hub, metrics.clone()),
@@ -95,7 +95,7 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             sdl: config.graphql_introspection.then(|| graphql::sdl().into()),
             metrics: metrics.clone(),
-        };
+        });
         let router = http::router::router(state, &config).map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(config.bind_addr)
             .await

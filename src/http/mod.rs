@@ -15,9 +15,29 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Verifier;
 use crate::graphql::AppSchema;
 
-/// Shared state of every handler, built once at start-up.
+/// Shared state of every handler, built once at start-up. axum clones the
+/// state for every request (each `State` extractor, each middleware), so it
+/// is one `Arc`: cloning the fields themselves was 3-4 % of a `healthz`
+/// request's CPU (`perf`, BENCHMARKS.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub schema: AppSchema,
     /// Checks and rewrites every document before the schema sees it.
     pub guard: Arc<crate::graphql::document_guard::DocumentGuard>,

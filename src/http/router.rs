@@ -194,7 +194,7 @@ async fn get_or_upgrade(State(state): State<AppState>, request: axum::extract::R
 }
 
 async fn schema_sdl(State(state): State<AppState>) -> Response {
-    match state.sdl {
+    match &state.sdl {
         Some(sdl) => ([(CONTENT_TYPE, "text/plain; charset=utf-8")], sdl.to_string()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }

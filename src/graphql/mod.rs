@@ -52,20 +52,48 @@ pub(crate) fn client(ctx: &async_graphql::Context<'_>) -> String {
     RequestMeta::of(ctx.data_opt::<RequestMeta>()).0.to_owned()
 }
 
-/// One authentication failure in the security log and the metrics: reason
-/// and client, never the token or the password.
-pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, reason: &str, what: &str) {
-    if let Some(metrics) = ctx.data_opt::<crate::telemetry::Metrics>() {
-        // Rate limits have their own counter, where the limiter refuses.
-        if reason != "rate limited" {
-            metrics.auth_failure(match reason {
-                "bad email or password" => "bad_credentials",
-                "no token" => "no_token",
-                "insufficient scope" => "insufficient_scope",
-                _ => "bad_refresh_token",
-            });
+/// Why a GraphQL field refused its caller, for the security log and metrics.
+pub(crate) enum Refusal<'a> {
+    RateLimited,
+    BadCredentials,
+    /// The refresh token's fault, in the service's words.
+    BadRefreshToken(&'a str),
+    NoToken,
+    InsufficientScope,
+}
+
+impl Refusal<'_> {
+    /// The log's `reason`.
+    fn reason(&self) -> &str {
+        match self {
+            Self::RateLimited => "rate limited",
+            Self::BadCredentials => "bad email or password",
+            Self::BadRefreshToken(reason) => reason,
+            Self::NoToken => "no token",
+            Self::InsufficientScope => "insufficient scope",
         }
     }
+
+    /// The `auth_failures_total{reason}` label; rate limits have their own
+    /// counter, where the limiter refuses.
+    fn label(&self) -> Option<&'static str> {
+        match self {
+            Self::RateLimited => None,
+            Self::BadCredentials => Some("bad_credentials"),
+            Self::BadRefreshToken(_) => Some("bad_refresh_token"),
+            Self::NoToken => Some("no_token"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+        }
+    }
+}
+
+/// One authentication failure in the security log and the metrics: reason
+/// and client, never the token or the password.
+pub(crate) fn security_event(ctx: &async_graphql::Context<'_>, refusal: Refusal<'_>, what: &str) {
+    if let (Some(metrics), Some(label)) = (ctx.data_opt::<crate::telemetry::Metrics>(), refusal.label()) {
+        metrics.auth_failure(label);
+    }
+    let reason = refusal.reason();
     let (client, operation) = RequestMeta::of(ctx.data_opt::<RequestMeta>());
     let field = ctx.item.node.name.node.as_str();
     tracing::warn!(target: "security", reason, client, operation, field, "{what}");

@@ -29,7 +29,7 @@ impl Mutation {
         let client = super::client(ctx);
         let session = accounts.signup(&input.email, input.password, input.name.as_deref(), &client).await;
         if let Err(ServiceError::TooManyRequests { .. }) = &session {
-            super::security_event(ctx, "rate limited", "signup refused");
+            super::security_event(ctx, super::Refusal::RateLimited, "signup refused");
         }
         Ok(session.gql()?.into())
     }
@@ -41,9 +41,11 @@ impl Mutation {
         let session = accounts.login(&input.email, input.password, &super::client(ctx)).await;
         match &session {
             Err(ServiceError::InvalidCredentials) => {
-                super::security_event(ctx, "bad email or password", "login failed")
+                super::security_event(ctx, super::Refusal::BadCredentials, "login failed")
             }
-            Err(ServiceError::TooManyRequests { .. }) => super::security_event(ctx, "rate limited", "login refused"),
+            Err(ServiceError::TooManyRequests { .. }) => {
+                super::security_event(ctx, super::Refusal::RateLimited, "login refused")
+            }
             _ => {}
         }
         Ok(session.gql()?.into())
@@ -57,7 +59,7 @@ impl Mutation {
         }
         let session = ctx.data::<Accounts>()?.refresh(&refresh_token).await;
         if let Err(ServiceError::InvalidRefreshToken { reason }) = &session {
-            super::security_event(ctx, reason, "refresh token refused");
+            super::security_event(ctx, super::Refusal::BadRefreshToken(reason), "refresh token refused");
         }
         Ok(session.gql()?.into())
     }

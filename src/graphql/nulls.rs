@@ -160,6 +160,8 @@ fn apply(data: &mut Value, target: &Target) {
     }
 }
 
+// Unit tests only (never a request path): their inputs are literals, so an
+// unwrap failing is the test failing.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -73,14 +73,14 @@ impl Guard for Rule {
             (Some(rights), _) => rights,
             (None, Some(Caller::User(p))) => p.scopes,
             (None, _) => {
-                super::security_event(ctx, "no token", "guarded field asked anonymously");
+                super::security_event(ctx, super::Refusal::NoToken, "guarded field asked anonymously");
                 return Err(unauthenticated(AUTH_REQUIRED));
             }
         };
         if any_of.is_empty() || any_of.iter().any(|all| held.contains_all(all)) {
             return Ok(());
         }
-        super::security_event(ctx, "insufficient scope", "field refused to a token without its scope");
+        super::security_event(ctx, super::Refusal::InsufficientScope, "field refused to a token without its scope");
         Err(forbidden(any_of))
     }
 }

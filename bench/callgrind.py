@@ -7,12 +7,14 @@
 #
 # Only the K requests are counted (instrumentation is switched on after the
 # seeding and off after them): per request = total / K (BENCHMARKS.md).
-# `on` sets METRICS_ADDR; LOAD=healthz sends GET /healthz instead. Needs valgrind;
-# takes about a minute per run.
+# `on` sets METRICS_ADDR; LOAD=healthz sends GET /healthz instead, LOAD=typename
+# an authenticated `{ __typename }`. KEEP=path keeps callgrind's output there
+# (for `callgrind_annotate --inclusive=yes path`). Needs valgrind; takes about
+# a minute per run.
 import http.client, json, os, re, signal, subprocess, sys, time, tempfile
 metrics, k = sys.argv[1] == "on", int(sys.argv[2])
 d = tempfile.mkdtemp()
-port = 18200 + (1 if metrics else 0)
+port = int(os.environ.get("PORT", 18200)) + (1 if metrics else 0)
 env = dict(PATH=os.environ["PATH"], JWT_SECRET="bench-secret-bench-secret-bench-secret-0000", BCRYPT_COST="4",
            RUST_LOG="warn", BIND_ADDR=f"127.0.0.1:{port}", DATABASE_URL=f"sqlite://{d}/x.db?mode=rwc")
 if metrics: env["METRICS_ADDR"] = f"127.0.0.1:{port+100}"
@@ -35,9 +37,12 @@ subprocess.run(["callgrind_control", "-i", "on", str(p.pid)], check=True, captur
 if os.environ.get("LOAD") == "healthz":  # the HTTP stack alone
     for i in range(k):
         c.request("GET", "/healthz"); assert c.getresponse().read() == b"ok"
+elif os.environ.get("LOAD") == "typename":  # the framework's fixed cost with a caller
+    for i in range(k): assert "errors" not in gql("{ __typename }", tok)
 else:
     for i in range(k): assert "errors" not in gql(Q, tok)
 subprocess.run(["callgrind_control", "-i", "off", str(p.pid)], check=True, capture_output=True)
 p.send_signal(signal.SIGTERM); err = p.communicate()[1]
 m = re.search(r"Collected : (\d+)", err)
 print(sys.argv[1], k, m.group(1) if m else err[-500:])
+if os.environ.get("KEEP"): os.replace(out, os.environ["KEEP"])

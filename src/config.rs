@@ -247,8 +247,8 @@ impl Config {
     pub fn sqlite_file(&self) -> Option<PathBuf> {
         let url = self.database_url.expose();
         let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path == ":memory:" {
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
             return None;
         }
         Some(PathBuf::from(path))

@@ -74,10 +74,19 @@ impl Application {
             )
             .with_previous_secrets(&previous),
         );
-        let hub =
-            events::Hub::new(service::tasks::Tasks::new(db.clone()), config.ws_max_sockets_per_user, metrics.clone());
+        // SQLite task reads skip sqlx's worker thread (`db::sqlite_reads`).
+        let reads = match config.sqlite_file() {
+            Some(path) => Some(db::sqlite_reads::SqliteReads::open(&path).context("cannot read the SQLite database")?),
+            None => None,
+        };
+        let hub = events::Hub::new(
+            service::tasks::Tasks::new(db.clone()).with_reads(reads.clone()),
+            config.ws_max_sockets_per_user,
+            metrics.clone(),
+        );
         let bus = events::bus_for(&db, hub.clone());
-        let services = Services::new(db.clone(), keys.clone(), &config, bus.clone(), metrics.clone())?;
+        let mut services = Services::new(db.clone(), keys.clone(), &config, bus.clone(), metrics.clone())?;
+        services.tasks = services.tasks.with_reads(reads);
         let schema = graphql::schema_from(services.clone(), hub.clone(), &config);
         let state = AppState::new(http::Shared {
             schema,

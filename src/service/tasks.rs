@@ -6,18 +6,21 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use entity::{task, user};
-use sea_orm::sea_query::{Asterisk, Expr, ExprTrait as _, LikeExpr, QueryStatementBuilder as _, SimpleExpr};
+use sea_orm::sea_query::{
+    Asterisk, Expr, ExprTrait as _, LikeExpr, Query as SeaQuery, QueryStatementBuilder as _, SimpleExpr,
+};
 use std::sync::Arc;
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SqlErr,
-    TransactionTrait, Value,
+    Statement, TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{now_ms, validate, ServiceError};
+use crate::db::sqlite_reads::{self, SqliteReads};
 use crate::events::{Event, EventBus, EventKind};
 
 /// A bus that publishes nothing.
@@ -107,17 +110,94 @@ pub struct Page {
 pub struct Tasks {
     db: DatabaseConnection,
     events: Arc<dyn EventBus>,
+    /// On SQLite, where reads run without sqlx's thread hop.
+    reads: Option<Arc<SqliteReads>>,
 }
 
 impl Tasks {
     /// Publishes nothing: for readers (the event hub) and tools.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, events: Arc::new(NoEvents) }
+        Self { db, events: Arc::new(NoEvents), reads: None }
     }
 
     /// Publishes every committed change on `events`.
     pub fn with_events(db: DatabaseConnection, events: Arc<dyn EventBus>) -> Self {
-        Self { db, events }
+        Self { db, events, reads: None }
+    }
+
+    /// Reads through `reads` (the same SQLite file as the pool) instead of the pool.
+    #[must_use]
+    pub fn with_reads(mut self, reads: Option<Arc<SqliteReads>>) -> Self {
+        self.reads = reads;
+        self
+    }
+
+    /// Runs a select of whole tasks (and the count riding along as
+    /// [`TOTAL`], when `with_total`). `heavy` reads, whose cost grows with
+    /// the owner's tasks rather than the page, leave the runtime's threads.
+    async fn select_tasks(
+        &self,
+        statement: Statement,
+        with_total: bool,
+        heavy: bool,
+    ) -> Result<(Vec<task::Model>, Option<i64>), ServiceError> {
+        let Some(reads) = &self.reads else {
+            let results = self.db.query_all_raw(statement).await?;
+            let total = match results.first() {
+                Some(row) if with_total => Some(row.try_get::<i64>("", TOTAL)?),
+                _ => None,
+            };
+            let rows =
+                results.iter().map(|row| task::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
+            return Ok((rows, total));
+        };
+        let params = statement.values.as_ref().map(sqlite_reads::params).transpose()?.unwrap_or_default();
+        let sql = statement.sql;
+        let job = move |conn: &rusqlite::Connection| read_tasks(conn, &sql, &params, with_total);
+        Ok(if heavy { reads.read_blocking(job).await? } else { reads.read(job).await? })
+    }
+
+    /// `SELECT COUNT(*)` over `query`'s rows.
+    async fn count_rows(&self, query: Select<task::Entity>, heavy: bool) -> Result<u64, ServiceError> {
+        if self.reads.is_none() {
+            return Ok(query.count(&self.db).await?);
+        }
+        let count = SeaQuery::select()
+            .expr(Expr::col(Asterisk).count())
+            .from_subquery(query.into_query(), "sub_query")
+            .to_owned();
+        self.scalar(self.db.get_database_backend().build(&count), heavy).await
+    }
+
+    /// Whether `query` has any row.
+    async fn exists(&self, query: Select<task::Entity>, heavy: bool) -> Result<bool, ServiceError> {
+        let backend = self.db.get_database_backend();
+        let one = limited(query.select_only().expr(Expr::cust("1")), 1, backend);
+        let statement = Statement {
+            sql: format!("SELECT COUNT(*) AS n FROM ({}) AS sub_query", one.sql),
+            values: one.values,
+            db_backend: backend,
+        };
+        Ok(self.scalar(statement, heavy).await? > 0)
+    }
+
+    /// The one integer a statement answers (a count).
+    async fn scalar(&self, statement: Statement, heavy: bool) -> Result<u64, ServiceError> {
+        let Some(reads) = &self.reads else {
+            let row = self.db.query_one_raw(statement).await?;
+            let n = match row {
+                Some(row) => row.try_get_by_index::<i64>(0)?,
+                None => 0,
+            };
+            return Ok(u64::try_from(n).unwrap_or(0));
+        };
+        let params = statement.values.as_ref().map(sqlite_reads::params).transpose()?.unwrap_or_default();
+        let sql = statement.sql;
+        let job = move |conn: &rusqlite::Connection| {
+            conn.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get::<_, i64>(0))
+        };
+        let n = if heavy { reads.read_blocking(job).await? } else { reads.read(job).await? };
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Stages the event in the transaction, commits, then announces it.
@@ -170,7 +250,9 @@ impl Tasks {
 
     /// One task of `owner`.
     pub async fn get(&self, owner: Uuid, id: Uuid) -> Result<task::Model, ServiceError> {
-        owned(owner).filter(task::Column::Id.eq(id)).one(&self.db).await?.ok_or(ServiceError::NotFound)
+        let statement = limited(owned(owner).filter(task::Column::Id.eq(id)), 1, self.db.get_database_backend());
+        let (rows, _) = self.select_tasks(statement, false, false).await?;
+        rows.into_iter().next().ok_or(ServiceError::NotFound)
     }
 
     /// Applies a patch in one `UPDATE … WHERE id = ? AND owner_id = ?`.
@@ -247,7 +329,7 @@ impl Tasks {
 
     /// How many of `owner`'s tasks match `filter`, ignoring the window.
     pub async fn count(&self, owner: Uuid, filter: &TaskFilter) -> Result<u64, ServiceError> {
-        Ok(filtered(owner, filter).count(&self.db).await?)
+        self.count_rows(filtered(owner, filter), true).await
     }
 
     /// One window of `owner`'s tasks by keyset pagination. With
@@ -276,20 +358,17 @@ impl Tasks {
         if let Some(cursor) = &window.cursor {
             query = query.filter(cursor.beyond(order.field, read_dir));
         }
-        let statement = query
-            .order_by(key, read_dir.sql())
-            .order_by(task::Column::Id, read_dir.sql())
-            .limit(window.size + 1)
-            .build(self.db.get_database_backend());
-        let results = self.db.query_all_raw(statement).await?;
-        let total = match results.first() {
+        let query = query.order_by(key, read_dir.sql()).order_by(task::Column::Id, read_dir.sql());
+        let statement = limited(query, window.size + 1, self.db.get_database_backend());
+        // A search scans every task of the owner: off the runtime's threads.
+        let heavy = filter.search.as_deref().is_some_and(|s| !s.is_empty());
+        let (mut rows, total) = self.select_tasks(statement, with_total, heavy).await?;
+        let total = match total {
             _ if !with_total => None,
-            Some(row) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
+            Some(n) => Some(u64::try_from(n).unwrap_or(0)),
             // No row carried the count: from the start, that means none match.
             None => window.cursor.is_none().then_some(0),
         };
-        let mut rows =
-            results.iter().map(|row| task::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
         let more = rows.len() as u64 > window.size;
         rows.truncate(usize::try_from(window.size).unwrap_or(usize::MAX));
         if window.backward {
@@ -300,12 +379,8 @@ impl Tasks {
         let behind = match &window.cursor {
             None => false,
             Some(cursor) => {
-                filtered(owner, filter)
-                    .filter(cursor.beyond(order.field, read_dir).not())
-                    .limit(1)
-                    .count(&self.db)
-                    .await?
-                    > 0
+                let query = filtered(owner, filter).filter(cursor.beyond(order.field, read_dir).not());
+                self.exists(query, heavy).await?
             }
         };
         let (has_next_page, has_previous_page) = if window.backward { (behind, more) } else { (more, behind) };
@@ -316,6 +391,53 @@ impl Tasks {
 
 /// The column alias of the count riding along with a page.
 const TOTAL: &str = "total_count";
+
+/// Decodes whole tasks straight from SQLite's row, columns found by name
+/// once per statement.
+fn read_tasks(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+    with_total: bool,
+) -> rusqlite::Result<(Vec<task::Model>, Option<i64>)> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let at = |name: &str| statement.column_index(name);
+    let (id, owner_id, title, title_lower) = (at("id")?, at("owner_id")?, at("title")?, at("title_lower")?);
+    let (description, description_lower, completed) = (at("description")?, at("description_lower")?, at("completed")?);
+    let (created_at, updated_at) = (at("created_at")?, at("updated_at")?);
+    let total_at = if with_total { Some(at(TOTAL)?) } else { None };
+    let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut tasks = Vec::with_capacity(usize::try_from(DEFAULT_PAGE + 1).unwrap_or(0));
+    let mut total = None;
+    while let Some(row) = rows.next()? {
+        if let Some(at) = total_at {
+            total = Some(row.get(at)?);
+        }
+        tasks.push(task::Model {
+            id: sqlite_reads::uuid(row, id)?,
+            owner_id: sqlite_reads::uuid(row, owner_id)?,
+            title: row.get(title)?,
+            title_lower: row.get(title_lower)?,
+            description: row.get(description)?,
+            description_lower: row.get(description_lower)?,
+            completed: row.get(completed)?,
+            created_at: row.get(created_at)?,
+            updated_at: row.get(updated_at)?,
+        });
+    }
+    Ok((tasks, total))
+}
+
+/// `query` with `LIMIT n` written into the SQL rather than bound: SQLite
+/// (3.47+) plans with a bound LIMIT's value, so rebinding it on every page
+/// expired the cached statement and re-prepared it (15 % of a page's
+/// instructions in callgrind). `n` is a number, never text from a client.
+fn limited<E: EntityTrait>(query: Select<E>, n: u64, backend: sea_orm::DbBackend) -> Statement {
+    let mut statement = query.build(backend);
+    statement.sql.push_str(" LIMIT ");
+    statement.sql.push_str(&n.to_string());
+    statement
+}
 
 fn owned(owner: Uuid) -> Select<task::Entity> {
     task::Entity::find().filter(task::Column::OwnerId.eq(owner))

@@ -1,5 +1,7 @@
 //! Connecting to the database and migrating it.
 
+pub mod sqlite_reads;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};

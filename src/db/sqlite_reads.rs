@@ -1,0 +1,166 @@
+//! SQLite reads without a thread hop. sqlx runs each SQLite statement on a
+//! worker thread and sends rows back over a channel (two context switches
+//! per statement, a quarter of a `tasks` request's CPU on this project's
+//! box); a read that hits SQLite's page cache costs microseconds, so task
+//! reads run here, on the calling thread, through read-only connections of
+//! their own. Writes stay on sqlx's pool: one writer at a time, WAL,
+//! `synchronous = NORMAL` and the busy timeout exactly as before; a reader
+//! on WAL sees every transaction committed before its statement began.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{ffi::ErrorCode, Connection, OpenFlags};
+use sea_orm::sea_query::{Value, Values};
+use sea_orm::{DbErr, RuntimeErr};
+
+/// How long a read waits on a locked database before failing, as writers do.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept; more are opened when more threads read at once.
+const MAX_IDLE: usize = 8;
+
+/// Read-only connections to one SQLite file, handed to one thread at a time.
+pub struct SqliteReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteReads").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteReads {
+    /// Reads from the file `path` (already created and migrated, in WAL mode).
+    /// Opening one connection now makes a bad path fail at start-up.
+    pub fn open(path: &Path) -> Result<Arc<Self>, DbErr> {
+        let reads = Self { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
+        let first = reads.connect().map_err(to_db_err)?;
+        reads.give_back(first);
+        Ok(Arc::new(reads))
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        // Inline reads never wait: a busy database sends the read to the
+        // blocking pool, where it waits like any writer would (`read`).
+        conn.busy_timeout(Duration::ZERO)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `job` on this thread; only if the database is locked (a
+    /// checkpoint truncating the WAL, say) does it move to the blocking pool
+    /// and wait up to the busy timeout there, so no runtime thread blocks.
+    pub async fn read<R, F>(self: &Arc<Self>, job: F) -> Result<R, DbErr>
+    where
+        F: Fn(&Connection) -> rusqlite::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        match self.run(&job, Duration::ZERO) {
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+                let reads = self.clone();
+                tokio::task::spawn_blocking(move || reads.run(&job, BUSY_TIMEOUT))
+                    .await
+                    .map_err(|e| DbErr::Query(RuntimeErr::Internal(format!("SQLite read task: {e}"))))?
+                    .map_err(to_db_err)
+            }
+            other => other.map_err(to_db_err),
+        }
+    }
+
+    /// Runs `job` in the blocking pool: for reads whose cost grows with the
+    /// data (a search scans every task of its owner).
+    pub async fn read_blocking<R, F>(self: &Arc<Self>, job: F) -> Result<R, DbErr>
+    where
+        F: Fn(&Connection) -> rusqlite::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let reads = self.clone();
+        tokio::task::spawn_blocking(move || reads.run(&job, BUSY_TIMEOUT))
+            .await
+            .map_err(|e| DbErr::Query(RuntimeErr::Internal(format!("SQLite read task: {e}"))))?
+            .map_err(to_db_err)
+    }
+
+    fn run<R>(&self, job: &dyn Fn(&Connection) -> rusqlite::Result<R>, wait: Duration) -> rusqlite::Result<R> {
+        let conn = self.take()?;
+        if !wait.is_zero() {
+            conn.busy_timeout(wait)?;
+        }
+        let result = job(&conn);
+        if !wait.is_zero() && conn.busy_timeout(Duration::ZERO).is_err() {
+            return result;
+        }
+        self.give_back(conn);
+        result
+    }
+}
+
+/// A statement's bound values as SQLite parameters, as sqlx would bind them
+/// (a UUID as its 16 bytes, a bool as 0 or 1).
+pub fn params(values: &Values) -> Result<Vec<rusqlite::types::Value>, DbErr> {
+    use rusqlite::types::Value as Sql;
+    values
+        .0
+        .iter()
+        .map(|v| {
+            Ok(match v {
+                Value::Bool(v) => v.map_or(Sql::Null, |b| Sql::Integer(i64::from(b))),
+                Value::Int(v) => v.map_or(Sql::Null, |n| Sql::Integer(i64::from(n))),
+                Value::BigInt(v) => v.map_or(Sql::Null, Sql::Integer),
+                Value::Unsigned(v) => v.map_or(Sql::Null, |n| Sql::Integer(i64::from(n))),
+                Value::BigUnsigned(v) => match v {
+                    None => Sql::Null,
+                    Some(n) => Sql::Integer(i64::try_from(*n).map_err(|_| unsupported(v))?),
+                },
+                Value::String(v) => v.as_ref().map_or(Sql::Null, |s| Sql::Text(s.clone())),
+                Value::Bytes(v) => v.as_ref().map_or(Sql::Null, |b| Sql::Blob(b.clone())),
+                Value::Uuid(v) => v.map_or(Sql::Null, |u| Sql::Blob(u.as_bytes().to_vec())),
+                other => return Err(unsupported(other)),
+            })
+        })
+        .collect()
+}
+
+fn unsupported(value: &impl std::fmt::Debug) -> DbErr {
+    DbErr::Query(RuntimeErr::Internal(format!("no SQLite parameter for {value:?}")))
+}
+
+/// A UUID column as sqlx stores it on SQLite (16 bytes), or as text.
+pub fn uuid(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<uuid::Uuid> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Blob, e)
+    };
+    match row.get_ref(index)? {
+        ValueRef::Blob(b) => uuid::Uuid::from_slice(b).map_err(|e| bad(Box::new(e))),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(Box::new(FromSqlError::InvalidType))),
+        _ => Err(bad(Box::new(FromSqlError::InvalidType))),
+    }
+}
+
+fn to_db_err(e: rusqlite::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::Internal(format!("SQLite read: {e}")))
+}

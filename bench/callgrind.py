@@ -19,18 +19,27 @@ env = dict(PATH=os.environ["PATH"], JWT_SECRET="bench-secret-bench-secret-bench-
            RUST_LOG="warn", BIND_ADDR=f"127.0.0.1:{port}", DATABASE_URL=f"sqlite://{d}/x.db?mode=rwc")
 if metrics: env["METRICS_ADDR"] = f"127.0.0.1:{port+100}"
 out = f"{d}/cg.out"
+# MINT=<todo-graphql binary>: BIN is limit-server; a plain todo-graphql on
+# port+50 makes the user and token (same secret), and the load goes to BIN.
+mint = None
+if os.environ.get("MINT"):
+    menv = dict(env, BIND_ADDR=f"127.0.0.1:{port+50}")
+    mint = subprocess.Popen([os.environ["MINT"]], env=menv, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 p = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", os.environ.get("BIN") or os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "todo-graphql")],
                      env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-for _ in range(600):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60); c.request("GET", "/healthz"); c.getresponse().read(); break
-    except Exception: time.sleep(0.2)
+def connect(at):
+    for _ in range(600):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", at, timeout=60); conn.request("GET", "/healthz"); conn.getresponse().read(); return conn
+        except Exception: time.sleep(0.2)
+c = connect(port + 50 if mint else port)
 def gql(q, tok=None):
     h = {"content-type": "application/json"}
     if tok: h["authorization"] = "Bearer " + tok
     c.request("POST", "/graphql", json.dumps({"query": q}), h); return json.loads(c.getresponse().read())
 tok = gql('mutation { signup(input:{email:"cg@b.co",password:"password1"}){accessToken} }')["data"]["signup"]["accessToken"]
 for i in range(100): gql('mutation { createTask(input:{title:"task %d"}){id} }' % i, tok)
+if mint: mint.terminate(); c = connect(port)
 Q = "{ tasks(first: 20) { edges { node { id title completed updatedAt } } pageInfo { endCursor hasNextPage } totalCount } }"
 # Count only the K requests: instrumentation on after seeding, off after them.
 subprocess.run(["callgrind_control", "-i", "on", str(p.pid)], check=True, capture_output=True)

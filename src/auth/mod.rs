@@ -159,14 +159,22 @@ impl Verifier {
             });
             return result.map(Verified::ApiToken);
         }
+        let Some(external) = &self.external else {
+            // One issuer: verifying checks `iss` itself, so the payload is
+            // not decoded a second time just to peek at it.
+            return match self.keys.verify_access(token) {
+                Err(AuthError::WrongIssuer) => Err(AuthError::UnknownIssuer),
+                other => other.map(Verified::Own),
+            };
+        };
         let issuer = peek_issuer(token).ok_or(AuthError::Malformed)?;
         if issuer == self.keys.issuer() {
             return self.keys.verify_access(token).map(Verified::Own);
         }
-        match &self.external {
-            Some(external) if issuer == external.issuer() => external.verify(token).await.map(Verified::External),
-            _ => Err(AuthError::UnknownIssuer),
+        if issuer == external.issuer() {
+            return external.verify(token).await.map(Verified::External);
         }
+        Err(AuthError::UnknownIssuer)
     }
 
     /// Whether a token claims to come from the external issuer (unverified:

@@ -164,3 +164,62 @@ pub fn uuid(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<uuid::Uui
 fn to_db_err(e: rusqlite::Error) -> DbErr {
     DbErr::Query(RuntimeErr::Internal(format!("SQLite read: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    // Unit tests: unwrapping is how they fail.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn database() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let conn = Connection::open(&path).unwrap();
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+        conn.execute_batch("CREATE TABLE t (id BLOB, n INTEGER); INSERT INTO t VALUES (NULL, 1);").unwrap();
+        (dir, path)
+    }
+
+    fn count(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_locked_database_is_waited_for_off_the_runtime_and_then_read() {
+        let (_dir, path) = database();
+        let reads = SqliteReads::open(&path).unwrap();
+        // A writer holding the file exclusively: an inline read gets SQLITE_BUSY.
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; INSERT INTO t VALUES (NULL, 2);")
+            .unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            holder.execute_batch("COMMIT").unwrap();
+            drop(holder);
+        });
+        // Not an error: the read moved to the blocking pool, waited, and saw the commit.
+        assert_eq!(reads.read(count).await.unwrap(), 2);
+        release.join().unwrap();
+        // The connection went back to the pool without its busy timeout.
+        assert_eq!(reads.read(count).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn values_bind_as_sqlx_stores_them_and_uuids_read_back() {
+        let (_dir, path) = database();
+        let writer = Connection::open(&path).unwrap();
+        let id = uuid::Uuid::now_v7();
+        let values = Values(vec![Value::Uuid(Some(id)), Value::Bool(Some(true))]);
+        writer.execute("INSERT INTO t VALUES (?, ?)", rusqlite::params_from_iter(params(&values).unwrap())).unwrap();
+        let reads = SqliteReads::open(&path).unwrap();
+        let (got, n) = reads
+            .read(|c| {
+                c.query_row("SELECT id, n FROM t WHERE id IS NOT NULL", [], |r| Ok((uuid(r, 0)?, r.get::<_, i64>(1)?)))
+            })
+            .await
+            .unwrap();
+        assert_eq!((got, n), (id, 1));
+        assert!(params(&Values(vec![Value::Float(Some(1.5))])).is_err(), "an unknown kind of value is refused");
+    }
+}

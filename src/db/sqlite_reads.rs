@@ -76,14 +76,26 @@ impl SqliteReads {
         R: Send + 'static,
     {
         match self.run(&job, Duration::ZERO) {
-            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
-                let reads = self.clone();
-                tokio::task::spawn_blocking(move || reads.run(&job, BUSY_TIMEOUT))
-                    .await
-                    .map_err(|e| DbErr::Query(RuntimeErr::Internal(format!("SQLite read task: {e}"))))?
-                    .map_err(to_db_err)
-            }
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => self.read_blocking(job).await,
             other => other.map_err(to_db_err),
+        }
+    }
+
+    /// Runs a statement sea-orm built, its values bound as sqlx binds them,
+    /// and decodes its rows with `decode`; `heavy` as in [`Self::read_blocking`].
+    pub async fn query<R: Send + 'static>(
+        self: &Arc<Self>,
+        statement: sea_orm::Statement,
+        heavy: bool,
+        decode: fn(&Connection, &str, &[rusqlite::types::Value]) -> rusqlite::Result<R>,
+    ) -> Result<R, DbErr> {
+        let params = statement.values.as_ref().map(params).transpose()?.unwrap_or_default();
+        let sql = statement.sql;
+        let job = move |conn: &Connection| decode(conn, &sql, &params);
+        if heavy {
+            self.read_blocking(job).await
+        } else {
+            self.read(job).await
         }
     }
 
@@ -167,7 +179,7 @@ fn to_db_err(e: rusqlite::Error) -> DbErr {
 
 #[cfg(test)]
 mod tests {
-    // Unit tests: unwrapping is how they fail.
+    // Unit tests only, never a request path: a failed unwrap is the test failing.
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 

@@ -151,10 +151,8 @@ impl Tasks {
                 results.iter().map(|row| task::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
             return Ok((rows, total));
         };
-        let params = statement.values.as_ref().map(sqlite_reads::params).transpose()?.unwrap_or_default();
-        let sql = statement.sql;
-        let job = move |conn: &rusqlite::Connection| read_tasks(conn, &sql, &params, with_total);
-        Ok(if heavy { reads.read_blocking(job).await? } else { reads.read(job).await? })
+        let decode = if with_total { read_tasks::<true> } else { read_tasks::<false> };
+        Ok(reads.query(statement, heavy, decode).await?)
     }
 
     /// `SELECT COUNT(*)` over `query`'s rows.
@@ -191,12 +189,7 @@ impl Tasks {
             };
             return Ok(u64::try_from(n).unwrap_or(0));
         };
-        let params = statement.values.as_ref().map(sqlite_reads::params).transpose()?.unwrap_or_default();
-        let sql = statement.sql;
-        let job = move |conn: &rusqlite::Connection| {
-            conn.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get::<_, i64>(0))
-        };
-        let n = if heavy { reads.read_blocking(job).await? } else { reads.read(job).await? };
+        let n = reads.query(statement, heavy, read_integer).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -392,20 +385,24 @@ impl Tasks {
 /// The column alias of the count riding along with a page.
 const TOTAL: &str = "total_count";
 
+/// The one integer a statement answers (a count).
+fn read_integer(conn: &rusqlite::Connection, sql: &str, params: &[rusqlite::types::Value]) -> rusqlite::Result<i64> {
+    conn.prepare_cached(sql)?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
+}
+
 /// Decodes whole tasks straight from SQLite's row, columns found by name
 /// once per statement.
-fn read_tasks(
+fn read_tasks<const WITH_TOTAL: bool>(
     conn: &rusqlite::Connection,
     sql: &str,
     params: &[rusqlite::types::Value],
-    with_total: bool,
 ) -> rusqlite::Result<(Vec<task::Model>, Option<i64>)> {
     let mut statement = conn.prepare_cached(sql)?;
     let at = |name: &str| statement.column_index(name);
     let (id, owner_id, title, title_lower) = (at("id")?, at("owner_id")?, at("title")?, at("title_lower")?);
     let (description, description_lower, completed) = (at("description")?, at("description_lower")?, at("completed")?);
     let (created_at, updated_at) = (at("created_at")?, at("updated_at")?);
-    let total_at = if with_total { Some(at(TOTAL)?) } else { None };
+    let total_at = if WITH_TOTAL { Some(at(TOTAL)?) } else { None };
     let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
     let mut tasks = Vec::with_capacity(usize::try_from(DEFAULT_PAGE + 1).unwrap_or(0));
     let mut total = None;
